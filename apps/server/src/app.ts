@@ -1,0 +1,277 @@
+import { randomBytes } from 'node:crypto';
+import fastifyCookie from '@fastify/cookie';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import { Redis } from 'ioredis';
+import pino, { type Logger } from 'pino';
+import type { Config } from './config';
+import type { Database } from './db/database';
+import type { SessionsTable } from './db/schema';
+import { createOutboxWorker, type OutboxWorker } from './delivery/worker';
+import { AppError, installErrorHandling } from './http/errors';
+import { createMetrics } from './http/metrics';
+import type { App } from './http/types';
+import { InvalidatingCache } from './lib/cache';
+import { type Clock, systemClock } from './lib/clock';
+import { newId } from './lib/ids';
+import { createInvalidationBus } from './lib/invalidation';
+import { authRoutes } from './modules/auth/auth.routes';
+import { createAuthService } from './modules/auth/auth.service';
+import { createSessionService } from './modules/sessions/sessions.service';
+import { setupRoutes } from './modules/setup/setup.routes';
+import { createSetupService } from './modules/setup/setup.service';
+import { devRoutes } from './modules/system/dev.routes';
+import { systemRoutes } from './modules/system/system.routes';
+import { meRoutes } from './modules/users/me.routes';
+import type { UserRow } from './modules/users/users.repo';
+import { createUserService } from './modules/users/users.service';
+import type { Runtime } from './runtime';
+import { createPasswordHasher } from './security/passwords';
+import { createRateLimits } from './security/rate-limits';
+import { AccessTokens } from './tokens/access-tokens';
+import { SigningKeyStore } from './tokens/signing-keys';
+
+export interface AppDeps {
+  config: Config;
+  database: Database;
+  clock?: Clock;
+  logger?: Logger;
+  /** multiplies every rate limit; tests that do not test limits raise them */
+  rateLimitScale?: number;
+  /** run the outbox delivery worker in the background (default true) */
+  startWorker?: boolean;
+}
+
+export interface Gatehouse {
+  app: App;
+  rt: Runtime;
+  outbox: OutboxWorker;
+  services: ReturnType<typeof createServices>;
+  close(): Promise<void>;
+}
+
+const REDACT = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'req.headers["x-csrf-token"]',
+  '*.password',
+  '*.current_password',
+  '*.new_password',
+  '*.refresh_token',
+  '*.access_token',
+  '*.reset_token',
+  '*.token',
+  '*.code',
+  '*.secret',
+];
+
+export function createLogger(config: Config): Logger {
+  return pino({ level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } });
+}
+
+/** The HMAC secret: configured, or generated once and kept in the database for every node. */
+async function loadSecretKey(database: Database, configured?: string): Promise<string> {
+  if (configured) return configured;
+  const { db } = database;
+  const existing = await db
+    .selectFrom('system_settings')
+    .select('value')
+    .where('key', '=', 'secret_key')
+    .executeTakeFirst();
+  if (existing) return existing.value;
+  const generated = randomBytes(32).toString('base64url');
+  // Two nodes starting at once: the second insert loses and both read the winner's value.
+  await db
+    .insertInto('system_settings')
+    .values({ key: 'secret_key', value: generated })
+    .onConflict((oc) => oc.column('key').doNothing())
+    .execute();
+  const row = await db
+    .selectFrom('system_settings')
+    .select('value')
+    .where('key', '=', 'secret_key')
+    .executeTakeFirstOrThrow();
+  return row.value;
+}
+
+function createServices(rt: Runtime) {
+  const sessions = createSessionService(rt);
+  const auth = createAuthService(rt, sessions);
+  const users = createUserService(rt);
+  const setup = createSetupService(rt, sessions);
+  return { sessions, auth, users, setup };
+}
+
+/** The composition root: wires config, database, clock, delivery and services as plain objects. */
+export async function createApp(deps: AppDeps): Promise<Gatehouse> {
+  const { config, database } = deps;
+  const clock = deps.clock ?? systemClock;
+  const logger = deps.logger ?? createLogger(config);
+  const now = () => clock.now();
+
+  const keys = new SigningKeyStore(database.db, now, (config.accessTokenTtl + 60) * 1000);
+  await keys.init(config.signingKeyPem);
+  const secretKey = await loadSecretKey(database, config.secretKey);
+  const redis = config.redisUrl
+    ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false })
+    : undefined;
+  redis?.on('error', (err) => logger.warn({ err: err.message }, 'redis error'));
+  const bus = createInvalidationBus({ redisUrl: config.redisUrl, logger });
+  const caches = {
+    users: new InvalidatingCache<UserRow | null>(100_000, 60_000, now),
+    sessions: new InvalidatingCache<SessionsTable | null>(100_000, 60_000, now),
+  };
+  bus.subscribe((topic) => {
+    const [kind, id] = topic.split(':', 2) as [string, string];
+    if (kind === 'user') caches.users.invalidate(id);
+    else if (kind === 'session') caches.sessions.invalidate(id);
+  });
+  bus.onReset(() => {
+    caches.users.clear();
+    caches.sessions.clear();
+  });
+  const metrics = createMetrics();
+  let outbox: OutboxWorker | undefined;
+
+  const rt: Runtime = {
+    config,
+    db: database.db,
+    dialect: database.dialect,
+    clock,
+    logger,
+    bus,
+    caches,
+    keys,
+    tokens: new AccessTokens(keys, config.publicUrl, config.accessTokenTtl, now),
+    hasher: createPasswordHasher(config.argon2),
+    limits: createRateLimits({ redis, scale: deps.rateLimitScale }),
+    secretKey,
+    notifyOutbox: () => outbox?.notify(),
+    metrics,
+  };
+  outbox = createOutboxWorker(rt);
+  const services = createServices(rt);
+
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // One log line per request is written by our onResponse hook (route pattern, no URL).
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
+    bodyLimit: 256 * 1024,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w.:-]{1,64}$/.test(given)
+        ? given
+        : newId('tok').slice(4);
+    },
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<ZodTypeProvider>() as App;
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandling(app);
+  await app.register(fastifyCookie);
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Gatehouse API',
+        version: '0.1.0',
+        description:
+          'Users, organizations, access and sessions for media platforms. Errors are RFC 9457 problem+json with a stable `code`.',
+      },
+      servers: [{ url: config.publicUrl }],
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          cookie: { type: 'apiKey', in: 'cookie', name: 'gatehouse_session' },
+        },
+      },
+      security: [{ bearer: [] }, { cookie: [] }],
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  // The documentation UI's own routes are public; mark them so in their own scope.
+  await app.register(async (scope) => {
+    scope.addHook('onRoute', (route) => {
+      route.config = { ...(route.config ?? {}), auth: 'public' };
+      route.schema = { ...(route.schema ?? {}), hide: true };
+    });
+    await scope.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  });
+
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+    const mode = req.routeOptions.config?.auth ?? 'required';
+    if (mode === 'public' || req.is404) return;
+    try {
+      const csrf = req.headers['x-csrf-token'];
+      req.principal = await services.sessions.authenticate(
+        {
+          authorization: req.headers.authorization,
+          csrf: typeof csrf === 'string' ? csrf : undefined,
+        },
+        req.method,
+        req.cookies,
+      );
+    } catch (error) {
+      if (error instanceof AppError) metrics.authFailures.inc({ code: error.code });
+      throw error;
+    }
+    if (!req.principal && mode === 'required') {
+      metrics.authFailures.inc({ code: 'unauthenticated' });
+      throw new AppError('unauthenticated');
+    }
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    metrics.requests.inc({ method: req.method, route, status: reply.statusCode });
+    metrics.duration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
+    // The route pattern, not the URL: paths and queries may carry tokens.
+    req.log.info(
+      {
+        method: req.method,
+        route,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+      },
+      'request',
+    );
+  });
+
+  app.get('/openapi.json', { schema: { hide: true }, config: { auth: 'public' } }, async () =>
+    app.swagger(),
+  );
+  systemRoutes(app, { rt });
+  authRoutes(app, { rt, auth: services.auth, sessions: services.sessions });
+  meRoutes(app, { rt, users: services.users });
+  setupRoutes(app, { rt, setup: services.setup });
+  if (config.env === 'development') devRoutes(app, { rt });
+
+  if (deps.startWorker !== false) outbox.start();
+
+  return {
+    app,
+    rt,
+    outbox,
+    services,
+    async close() {
+      await outbox.stop();
+      await app.close();
+      await bus.close();
+      redis?.disconnect();
+    },
+  };
+}

@@ -1,0 +1,133 @@
+import { parseArgs } from 'node:util';
+import { createApp, createLogger } from './app';
+import { ConfigError, loadConfig } from './config';
+import { openDatabase } from './db/database';
+import { SigningKeyStore } from './tokens/signing-keys';
+
+const USAGE = `usage: gatehouse <command>
+
+  start                     migrate, then serve the API (PORT, HOST; see README for all variables)
+  migrate                   apply pending database migrations and exit
+  create-admin --email E --password P [--first-name F] [--last-name L]
+                            create a platform admin (or make an existing user one)
+  rotate-keys               add a new token signing key; old keys stay in the JWKS until their tokens expire
+`;
+
+function fail(message: string, code = 1): never {
+  process.stderr.write(`gatehouse: ${message}\n`);
+  process.exit(code);
+}
+
+async function main() {
+  const [command, ...args] = process.argv.slice(2);
+  if (!command || command === '--help' || command === 'help') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.message);
+    throw error;
+  }
+  const database = openDatabase(config.database);
+  try {
+    await database.migrate();
+  } catch (error) {
+    fail(`cannot prepare the database (${config.database.kind}): ${(error as Error).message}`);
+  }
+
+  switch (command) {
+    case 'migrate': {
+      process.stdout.write(`migrations applied (${config.database.kind})\n`);
+      await database.close();
+      return;
+    }
+    case 'rotate-keys': {
+      const store = new SigningKeyStore(database.db, Date.now, (config.accessTokenTtl + 60) * 1000);
+      await store.init(config.signingKeyPem);
+      const key = await store.rotate();
+      process.stdout.write(
+        `new signing key ${key.kid}; running nodes pick it up within a minute\n`,
+      );
+      await database.close();
+      return;
+    }
+    case 'create-admin': {
+      const { values } = parseArgs({
+        args,
+        options: {
+          email: { type: 'string' },
+          password: { type: 'string' },
+          'first-name': { type: 'string' },
+          'last-name': { type: 'string' },
+        },
+      });
+      if (!values.email || !values.password) fail('create-admin needs --email and --password', 2);
+      const gatehouse = await createApp({ config, database, startWorker: false });
+      try {
+        const id = await gatehouse.services.setup.createAdminFromCli({
+          email: values.email.trim().toLowerCase(),
+          password: values.password,
+          first_name: values['first-name'] ?? 'Platform',
+          last_name: values['last-name'] ?? 'Admin',
+        });
+        process.stdout.write(
+          `platform admin ${values.email} (${id}) is ready; sign in with POST /v1/auth/login\n`,
+        );
+      } catch (error) {
+        const e = error as {
+          code?: string;
+          message: string;
+          extensions?: { failed_rules?: string[] };
+        };
+        fail(
+          `${e.message}${e.extensions?.failed_rules ? ` (${e.extensions.failed_rules.join(', ')})` : ''}`,
+        );
+      } finally {
+        await gatehouse.close();
+        await database.close();
+      }
+      return;
+    }
+    case 'start': {
+      const gatehouse = await createApp({ config, database, logger: createLogger(config) });
+      const { app, services } = gatehouse;
+      await app.listen({ port: config.port, host: config.host });
+      const where = config.database.kind === 'sqlite' ? config.database.file : 'PostgreSQL';
+      process.stdout.write(
+        `\nGatehouse is listening on ${config.publicUrl} (database: ${where}, mode: ${config.env})\n`,
+      );
+      process.stdout.write(`  API docs:  ${config.publicUrl}/docs\n`);
+      const token = await services.setup.prepareSetupToken();
+      if (token) {
+        process.stdout.write(
+          `  First run: create the platform admin at ${config.publicUrl}/v1/setup?token=${token}\n`,
+        );
+        process.stdout.write(
+          `             or: npm run gatehouse -- create-admin --email you@example.com --password '...'\n`,
+        );
+      }
+      if (config.env === 'development' && !config.smtpUrl) {
+        process.stdout.write(
+          '  Development mode: mail and SMS are printed here and listed at /v1/dev/outbox, not sent.\n',
+        );
+      }
+      process.stdout.write('\n');
+      const shutdown = async (signal: string) => {
+        app.log.info({ signal }, 'shutting down');
+        await gatehouse.close();
+        await database.close();
+        process.exit(0);
+      };
+      process.once('SIGINT', () => void shutdown('SIGINT'));
+      process.once('SIGTERM', () => void shutdown('SIGTERM'));
+      return;
+    }
+    default:
+      fail(`unknown command "${command}"\n${USAGE}`, 2);
+  }
+}
+
+main().catch((error) => fail((error as Error).stack ?? String(error)));

@@ -1,0 +1,29 @@
+import type { ColumnDataType, CreateTableBuilder } from 'kysely';
+import { sql } from 'kysely';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/** Binary column: SQLite calls it blob, PostgreSQL bytea. */
+export const binaryType = (dialect: Dialect): ColumnDataType =>
+  dialect === 'postgres' ? 'bytea' : 'blob';
+
+/** An auto-incrementing integer primary key in either engine. */
+export function serialPrimaryKey<T extends string>(
+  builder: CreateTableBuilder<T, never>,
+  dialect: Dialect,
+  column: string,
+): CreateTableBuilder<T, string> {
+  return dialect === 'postgres'
+    ? builder.addColumn(column, sql`bigserial`, (c) => c.primaryKey())
+    : builder.addColumn(column, 'integer', (c) => c.primaryKey().autoIncrement());
+}
+
+/** Unique-constraint violations, as each driver reports them. */
+export function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: string } | null)?.code;
+  return (
+    code === '23505' ||
+    code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+  );
+}

@@ -1,0 +1,16 @@
+import type { Kysely } from 'kysely';
+import type { Dialect } from '../dialect';
+import * as identity from './20261122_0001_identity';
+
+export interface DialectMigration {
+  up(db: Kysely<unknown>, dialect: Dialect): Promise<void>;
+  down?(db: Kysely<unknown>, dialect: Dialect): Promise<void>;
+}
+
+/**
+ * Every migration, by timestamped name. Listed here rather than read from the folder so that
+ * the set is fixed by the code (no stray file runs) and works the same under tsx and bundlers.
+ */
+export const migrations: Record<string, DialectMigration> = {
+  '20261122_0001_identity': identity,
+};

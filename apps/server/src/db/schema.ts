@@ -1,0 +1,148 @@
+import type { Generated } from 'kysely';
+
+/**
+ * Table types for Kysely. Conventions that hold on both engines:
+ * - times are integer milliseconds since the epoch (`bigint` columns, read back as numbers);
+ * - flags are nullable timestamps (`email_verified_at`, `revoked_at`) or integer 0/1;
+ * - JSON is stored as text and parsed by the repo that owns the column.
+ */
+export interface UsersTable {
+  id: string;
+  /** lower-cased and trimmed; unique */
+  email: string;
+  /** argon2id PHC string; null for users who joined by invitation or OAuth and set none yet */
+  password_hash: string | null;
+  first_name: string;
+  last_name: string;
+  mobile: string | null;
+  timezone: string | null;
+  status: 'active' | 'suspended' | 'deactivated';
+  email_verified_at: number | null;
+  /** JSON object of the predefined settings keys only */
+  user_settings: string;
+  /** JSON object, free key–value, replaced whole on write */
+  user_metadata: string;
+  avatar_id: string | null;
+  is_platform_admin: number;
+  /** set when an organization created this user and is its only home (may edit name/email) */
+  managed_by_org_id: string | null;
+  created_at: number;
+  updated_at: number;
+  last_login_at: number | null;
+}
+
+export interface AvatarsTable {
+  id: string;
+  user_id: string;
+  content_type: string;
+  data: Buffer;
+  size: number;
+  created_at: number;
+}
+
+export interface OneTimeCodesTable {
+  id: string;
+  user_id: string;
+  purpose: 'verify_email' | 'password_reset';
+  /** HMAC of the code, bound to user and purpose */
+  code_hash: string;
+  attempts: number;
+  max_attempts: number;
+  expires_at: number;
+  consumed_at: number | null;
+  created_at: number;
+}
+
+export interface PasswordResetsTable {
+  token_hash: string;
+  user_id: string;
+  expires_at: number;
+  consumed_at: number | null;
+  created_at: number;
+}
+
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  created_at: number;
+  last_seen_at: number;
+  expires_at: number;
+  ip: string | null;
+  user_agent: string | null;
+  /** JSON array of authentication methods: pwd, otp, totp, sms, oauth:google, ... */
+  amr: string;
+  current_org_id: string | null;
+  revoked_at: number | null;
+  revoke_reason: string | null;
+  /** SHA-256 of the browser cookie's secret part; null for token (API) sessions */
+  cookie_secret_hash: string | null;
+}
+
+export interface RefreshTokensTable {
+  token_hash: string;
+  session_id: string;
+  created_at: number;
+  /** set when exchanged; a second exchange is a reuse and revokes the session */
+  used_at: number | null;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  public_jwk: string;
+  private_pem: string;
+  created_at: number;
+  /** when set, the key signs nothing new and leaves the JWKS after this time */
+  retired_at: number | null;
+}
+
+export interface SystemSettingsTable {
+  key: string;
+  value: string;
+}
+
+export interface OutboxTable {
+  id: string;
+  channel: 'email' | 'sms';
+  recipient: string;
+  subject: string | null;
+  /** the message; purged after delivery because it may carry a one-time code */
+  body: string | null;
+  status: 'pending' | 'sent' | 'failed';
+  attempts: number;
+  next_attempt_at: number;
+  locked_until: number | null;
+  last_error: string | null;
+  created_at: number;
+  sent_at: number | null;
+}
+
+export interface AuditEventsTable {
+  id: string;
+  organization_id: string | null;
+  actor_type: 'user' | 'api_key' | 'platform_admin' | 'system' | 'anonymous';
+  actor_id: string | null;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  request_id: string | null;
+  /** JSON: { before?, after?, ...details } */
+  changes: string | null;
+  created_at: number;
+  seq: Generated<number>;
+}
+
+export interface DB {
+  users: UsersTable;
+  avatars: AvatarsTable;
+  one_time_codes: OneTimeCodesTable;
+  password_resets: PasswordResetsTable;
+  sessions: SessionsTable;
+  refresh_tokens: RefreshTokensTable;
+  signing_keys: SigningKeysTable;
+  system_settings: SystemSettingsTable;
+  outbox: OutboxTable;
+  audit_events: AuditEventsTable;
+}

@@ -1,0 +1,25 @@
+import type { EmailMessage } from './outbox';
+
+/** The mails Gatehouse sends. Plain text: it reaches every client and carries no tracking. */
+export const mails = {
+  verifyEmail: (to: string, name: string, code: string): EmailMessage => ({
+    to,
+    subject: `${code} is your Gatehouse verification code`,
+    text: `Hello ${name},\n\nYour verification code is ${code}. It is valid for 10 minutes.\n\nIf you did not sign up, ignore this message.\n`,
+  }),
+  alreadyRegistered: (to: string, name: string, publicUrl: string): EmailMessage => ({
+    to,
+    subject: 'You already have a Gatehouse account',
+    text: `Hello ${name},\n\nSomeone (probably you) tried to sign up with this address, but it already has an account.\nSign in at ${publicUrl}, or reset your password if you forgot it.\n\nIf it was not you, no action is needed.\n`,
+  }),
+  passwordReset: (to: string, name: string, code: string): EmailMessage => ({
+    to,
+    subject: `${code} is your Gatehouse password reset code`,
+    text: `Hello ${name},\n\nYour password reset code is ${code}. It is valid for 10 minutes.\n\nIf you did not ask to reset your password, ignore this message; your password is unchanged.\n`,
+  }),
+  passwordChanged: (to: string, name: string): EmailMessage => ({
+    to,
+    subject: 'Your Gatehouse password was changed',
+    text: `Hello ${name},\n\nThe password of your account was just changed and your other sessions were signed out.\nIf this was not you, reset your password at once.\n`,
+  }),
+};

@@ -1,0 +1,32 @@
+import type { FastifyRequest } from 'fastify';
+
+/** Where a request came from; carried into audit events and sessions. */
+export interface RequestMeta {
+  ip: string | null;
+  userAgent: string | null;
+  requestId: string | null;
+}
+
+/** The authenticated caller of a request. */
+export interface UserPrincipal {
+  kind: 'user';
+  userId: string;
+  sessionId: string;
+  amr: string[];
+  currentOrgId: string | null;
+  via: 'bearer' | 'cookie';
+  isPlatformAdmin: boolean;
+}
+export type Principal = UserPrincipal;
+
+export function requestMeta(req: FastifyRequest): RequestMeta {
+  const ua = req.headers['user-agent'];
+  return { ip: req.ip ?? null, userAgent: ua ? ua.slice(0, 512) : null, requestId: String(req.id) };
+}
+
+/** The authenticated user; routes that declare `auth: 'required'` may call this safely. */
+export function userOf(req: FastifyRequest): UserPrincipal {
+  const p = req.principal;
+  if (p?.kind !== 'user') throw new Error('route reached without an authenticated user');
+  return p;
+}

@@ -1,0 +1,117 @@
+import { type ErrorCode, ErrorCodes, type Problem } from '@gatehouse/contracts';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+
+/** The one error type services throw; rendered once, below, as problem+json. */
+export class AppError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    readonly detail?: string,
+    readonly extensions: Record<string, unknown> = {},
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(detail ?? ErrorCodes[code].title);
+    this.status = ErrorCodes[code].status;
+  }
+}
+
+/** A one-line guard: `assertThat(user, 'not_found')`. */
+export function assertThat(
+  condition: unknown,
+  code: ErrorCode,
+  detail?: string,
+): asserts condition {
+  if (!condition) throw new AppError(code, detail);
+}
+
+export function problem(
+  code: ErrorCode,
+  detail?: string,
+  extensions: Record<string, unknown> = {},
+): Problem {
+  const { status, title } = ErrorCodes[code];
+  return {
+    type: `https://gatehouse.dev/problems/${code.replace(/_/g, '-')}`,
+    title,
+    status,
+    code,
+    ...(detail ? { detail } : {}),
+    ...extensions,
+  };
+}
+
+function sendProblem(
+  reply: FastifyReply,
+  request: FastifyRequest,
+  body: Problem,
+  headers: Record<string, string> = {},
+) {
+  reply
+    .code(body.status)
+    .headers(headers)
+    .type('application/problem+json')
+    .send(JSON.stringify({ ...body, request_id: request.id }));
+}
+
+/** Maps framework errors (bad JSON, too large, validation) to stable codes; anything else is a 500 without details. */
+function toProblem(
+  error: FastifyError,
+): { body: Problem; headers?: Record<string, string> } | null {
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const where = error.validationContext ?? 'body';
+    return {
+      body: problem('validation_failed', `The ${where} is not valid`, {
+        errors: error.validation.map((v) => ({
+          path: `${where}${v.instancePath.replace(/\//g, '.').replace(/\.$/, '')}`,
+          message: v.message ?? 'invalid',
+          code: v.keyword,
+        })),
+      }),
+    };
+  }
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return { body: problem('malformed_json', 'The body could not be parsed as JSON') };
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { body: problem('payload_too_large') };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return { body: problem('unsupported_media_type') };
+    case 'FST_ERR_VALIDATION':
+      return { body: problem('validation_failed', error.message) };
+  }
+  // Other 4xx raised by Fastify or plugins (e.g. a malformed URL) keep their status class.
+  if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+    return {
+      body: problem(error.statusCode === 404 ? 'not_found' : 'validation_failed', error.message),
+    };
+  }
+  return null;
+}
+
+export function installErrorHandling(app: FastifyInstance) {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof AppError) {
+      return sendProblem(
+        reply,
+        request,
+        problem(error.code, error.detail, error.extensions),
+        error.headers,
+      );
+    }
+    const mapped = toProblem(error);
+    if (mapped) return sendProblem(reply, request, mapped.body, mapped.headers);
+    // Never a stack trace to the client; the log has it, under the request id.
+    request.log.error({ err: error }, 'unhandled error');
+    return sendProblem(reply, request, problem('internal_error'));
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(
+      reply,
+      request,
+      problem('not_found', `No route ${request.method} ${request.url.split('?')[0]}`),
+    ),
+  );
+}

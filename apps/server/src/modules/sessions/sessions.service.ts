@@ -1,0 +1,396 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { Transaction } from 'kysely';
+import type { DB } from '../../db/schema';
+import type { Principal, RequestMeta } from '../../http/context';
+import { AppError } from '../../http/errors';
+import { toIso } from '../../lib/clock';
+import { newId } from '../../lib/ids';
+import { hashToken, randomToken, safeEqualHex } from '../../lib/secrets';
+import type { Runtime } from '../../runtime';
+import { insertAuditEvent } from '../audit/audit.repo';
+import { findUserById, type UserRow } from '../users/users.repo';
+import type { SessionRow } from './sessions.repo';
+import * as repo from './sessions.repo';
+
+export const SESSION_COOKIE = 'gatehouse_session';
+export const CSRF_COOKIE = 'gatehouse_csrf';
+/** last_seen_at is written at most this often per session, not on every request. */
+const LAST_SEEN_WRITE_MS = 60_000;
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export interface IssuedSession {
+  session: SessionRow;
+  refreshToken: string;
+  accessToken: string;
+  /** set in cookie mode: the cookie value and the CSRF token to echo back */
+  cookie?: { value: string; csrfToken: string };
+}
+
+export function describeDevice(userAgent: string | null): string {
+  if (!userAgent) return 'Unknown device';
+  const browser = /Edg\//.test(userAgent)
+    ? 'Edge'
+    : /OPR\//.test(userAgent)
+      ? 'Opera'
+      : /Chrome\//.test(userAgent)
+        ? 'Chrome'
+        : /Firefox\//.test(userAgent)
+          ? 'Firefox'
+          : /Safari\//.test(userAgent)
+            ? 'Safari'
+            : /^curl\//.test(userAgent)
+              ? 'curl'
+              : userAgent.split(/[ /]/)[0] || 'Unknown client';
+  const os = /Windows/.test(userAgent)
+    ? 'Windows'
+    : /Android/.test(userAgent)
+      ? 'Android'
+      : /iPhone|iPad|iOS/.test(userAgent)
+        ? 'iOS'
+        : /Mac OS X|Macintosh/.test(userAgent)
+          ? 'macOS'
+          : /Linux/.test(userAgent)
+            ? 'Linux'
+            : null;
+  return os ? `${browser} on ${os}` : browser;
+}
+
+export function createSessionService(rt: Runtime) {
+  const { db, clock, caches, bus } = rt;
+
+  const csrfTokenFor = (sessionId: string) =>
+    createHmac('sha256', rt.secretKey).update(`csrf:${sessionId}`).digest('base64url');
+
+  const loadSession = (id: string) =>
+    caches.sessions.get(id, async () => (await repo.findSessionById(db, id)) ?? null);
+  const loadUser = (id: string) =>
+    caches.users.get(id, async () => (await findUserById(db, id)) ?? null);
+
+  /** A session is usable when it is neither revoked nor expired and its user is active. */
+  async function usable(
+    session: SessionRow | null,
+    userId?: string,
+  ): Promise<{ session: SessionRow; user: UserRow }> {
+    if (!session || (userId && session.user_id !== userId)) throw new AppError('invalid_token');
+    if (session.revoked_at !== null) throw new AppError('session_revoked');
+    if (session.expires_at <= clock.now())
+      throw new AppError('invalid_token', 'The session has expired');
+    const user = await loadUser(session.user_id);
+    if (!user) throw new AppError('invalid_token');
+    if (user.status !== 'active') throw new AppError('user_inactive');
+    return { session, user };
+  }
+
+  function touch(session: SessionRow) {
+    const now = clock.now();
+    if (now - session.last_seen_at < LAST_SEEN_WRITE_MS) return;
+    session.last_seen_at = now; // the cached copy; the write below is best-effort
+    db.updateTable('sessions')
+      .set({ last_seen_at: now })
+      .where('id', '=', session.id)
+      .execute()
+      .catch((err: Error) => rt.logger.warn({ err: err.message }, 'could not record last_seen_at'));
+  }
+
+  function principalOf(
+    session: SessionRow,
+    user: UserRow,
+    via: 'bearer' | 'cookie',
+    amr: string[],
+  ): Principal {
+    return {
+      kind: 'user',
+      userId: user.id,
+      sessionId: session.id,
+      amr,
+      currentOrgId: session.current_org_id,
+      via,
+      isPlatformAdmin: user.is_platform_admin === 1,
+    };
+  }
+
+  async function issueAccessToken(session: SessionRow) {
+    return rt.tokens.sign({
+      sub: session.user_id,
+      sid: session.id,
+      org: session.current_org_id,
+      amr: JSON.parse(session.amr) as string[],
+    });
+  }
+
+  return {
+    csrfTokenFor,
+
+    /**
+     * Starts a session inside the caller's transaction (sign-in, email verification, setup).
+     * The caller signs the access token after commit via `finish`.
+     */
+    async open(
+      trx: Transaction<DB>,
+      user: UserRow,
+      input: { amr: string[]; meta: RequestMeta; mode: 'token' | 'cookie'; orgId?: string | null },
+    ) {
+      const now = clock.now();
+      const refreshToken = randomToken();
+      const cookieSecret = input.mode === 'cookie' ? randomToken() : null;
+      const session: SessionRow = {
+        id: newId('ses', now),
+        user_id: user.id,
+        created_at: now,
+        last_seen_at: now,
+        expires_at: now + rt.config.sessionTtl * 1000,
+        ip: input.meta.ip,
+        user_agent: input.meta.userAgent,
+        amr: JSON.stringify(input.amr),
+        current_org_id: input.orgId ?? null,
+        revoked_at: null,
+        revoke_reason: null,
+        cookie_secret_hash: cookieSecret ? hashToken(cookieSecret) : null,
+      };
+      await repo.insertSession(trx, session);
+      await repo.insertRefreshToken(trx, hashToken(refreshToken), session.id, now);
+      await trx
+        .updateTable('users')
+        .set({ last_login_at: now })
+        .where('id', '=', user.id)
+        .execute();
+      await insertAuditEvent(
+        trx,
+        input.meta,
+        {
+          actor: { type: 'user', id: user.id },
+          action: 'session.created',
+          target: { type: 'session', id: session.id },
+          changes: { amr: input.amr },
+        },
+        now,
+      );
+      return { session, refreshToken, cookieSecret };
+    },
+
+    /** After commit: drop the cached user (last_login_at changed) and sign the access token. */
+    async finish(opened: {
+      session: SessionRow;
+      refreshToken: string;
+      cookieSecret: string | null;
+    }): Promise<IssuedSession> {
+      bus.publish(`user:${opened.session.user_id}`);
+      return {
+        session: opened.session,
+        refreshToken: opened.refreshToken,
+        accessToken: await issueAccessToken(opened.session),
+        cookie: opened.cookieSecret
+          ? {
+              value: `${opened.session.id}.${opened.cookieSecret}`,
+              csrfToken: csrfTokenFor(opened.session.id),
+            }
+          : undefined,
+      };
+    },
+
+    /**
+     * The hot path: who is calling? Reads from memory on a repeated request (verified-token
+     * cache, session and user caches). Returns null when no credentials were sent.
+     */
+    async authenticate(
+      headers: { authorization?: string; cookie?: string; csrf?: string },
+      method: string,
+      cookies: Record<string, string | undefined>,
+    ): Promise<Principal | null> {
+      const auth = headers.authorization;
+      if (auth) {
+        const match = /^Bearer\s+(\S+)$/i.exec(auth);
+        if (!match)
+          throw new AppError('invalid_token', 'The Authorization header must be "Bearer <token>"');
+        const claims = await rt.tokens.verify(match[1]!);
+        if (!claims) throw new AppError('invalid_token');
+        const { session, user } = await usable(await loadSession(claims.sid), claims.sub);
+        touch(session);
+        return principalOf(session, user, 'bearer', claims.amr);
+      }
+      const cookie = cookies[SESSION_COOKIE];
+      if (cookie) {
+        const dot = cookie.indexOf('.');
+        const sessionId = dot > 0 ? cookie.slice(0, dot) : '';
+        const loaded = sessionId ? await loadSession(sessionId) : null;
+        if (
+          !loaded?.cookie_secret_hash ||
+          !safeEqualHex(hashToken(cookie.slice(dot + 1)), loaded.cookie_secret_hash)
+        ) {
+          throw new AppError('invalid_token', 'The session cookie is not valid');
+        }
+        const { session, user } = await usable(loaded);
+        if (!SAFE_METHODS.has(method)) {
+          // Double-submit check: a cross-site form can send the cookie but cannot read the
+          // CSRF token to put it in a header.
+          const expected = Buffer.from(csrfTokenFor(session.id));
+          const given = Buffer.from(headers.csrf ?? '');
+          if (given.length !== expected.length || !timingSafeEqual(given, expected))
+            throw new AppError('csrf_failed');
+        }
+        touch(session);
+        return principalOf(session, user, 'cookie', JSON.parse(session.amr) as string[]);
+      }
+      return null;
+    },
+
+    /**
+     * Exchanges a refresh token for a new pair. The old token is spent by one guarded UPDATE;
+     * presenting a spent token again means it leaked (or a client raced itself): the whole
+     * session is revoked, as OAuth 2.0 security BCP advises.
+     */
+    async refresh(refreshToken: string, meta: RequestMeta) {
+      await rt.limits.consume('refreshPerIp', meta.ip ?? 'unknown');
+      const now = clock.now();
+      const tokenHash = hashToken(refreshToken);
+      const outcome = await db.transaction().execute(async (trx) => {
+        const spent = await repo.consumeRefreshToken(trx, tokenHash, now);
+        if (!spent) {
+          const known = await repo.findRefreshToken(trx, tokenHash);
+          if (!known) return { kind: 'unknown' as const };
+          const revoked = await repo.revokeSession(
+            trx,
+            known.session_id,
+            'refresh_token_reused',
+            now,
+          );
+          const session = await repo.findSessionById(trx, known.session_id);
+          if (revoked && session) {
+            await insertAuditEvent(
+              trx,
+              meta,
+              {
+                actor: { type: 'system' },
+                action: 'session.revoked',
+                target: { type: 'session', id: session.id },
+                changes: { reason: 'refresh_token_reused', user_id: session.user_id },
+              },
+              now,
+            );
+          }
+          return { kind: 'reused' as const, sessionId: known.session_id };
+        }
+        const session = await repo.findSessionById(trx, spent.session_id);
+        if (!session || session.revoked_at !== null || session.expires_at <= now)
+          return { kind: 'dead' as const };
+        const user = await findUserById(trx, session.user_id);
+        if (user?.status !== 'active') return { kind: 'inactive' as const };
+        const next = randomToken();
+        await repo.insertRefreshToken(trx, hashToken(next), session.id, now);
+        await trx
+          .updateTable('sessions')
+          .set({ last_seen_at: now })
+          .where('id', '=', session.id)
+          .execute();
+        return { kind: 'ok' as const, session: { ...session, last_seen_at: now }, next };
+      });
+      switch (outcome.kind) {
+        case 'unknown':
+          throw new AppError('invalid_token', 'The refresh token is not valid');
+        case 'reused':
+          bus.publish(`session:${outcome.sessionId}`);
+          throw new AppError(
+            'refresh_token_reused',
+            'The refresh token was already used; the session has been revoked',
+          );
+        case 'dead':
+          throw new AppError('session_revoked');
+        case 'inactive':
+          throw new AppError('user_inactive');
+      }
+      bus.publish(`session:${outcome.session.id}`);
+      return {
+        session: outcome.session,
+        refreshToken: outcome.next,
+        accessToken: await issueAccessToken(outcome.session),
+      };
+    },
+
+    async revoke(userId: string, sessionId: string, reason: string, meta: RequestMeta) {
+      const now = clock.now();
+      const done = await db.transaction().execute(async (trx) => {
+        const session = await repo.findSessionById(trx, sessionId);
+        // Another user's session id answers exactly like a missing one.
+        if (!session || session.user_id !== userId || session.revoked_at !== null) return false;
+        await repo.revokeSession(trx, sessionId, reason, now);
+        await insertAuditEvent(
+          trx,
+          meta,
+          {
+            actor: { type: 'user', id: userId },
+            action: 'session.revoked',
+            target: { type: 'session', id: sessionId },
+            changes: { reason },
+          },
+          now,
+        );
+        return true;
+      });
+      if (!done) throw new AppError('not_found', 'No such session');
+      bus.publish(`session:${sessionId}`);
+    },
+
+    /** Revokes every session of a user inside the caller's transaction; publish the ids after commit. */
+    revokeAllInTransaction: (
+      trx: Transaction<DB>,
+      userId: string,
+      reason: string,
+      exceptSessionId?: string,
+    ) => repo.revokeUserSessions(trx, userId, reason, clock.now(), exceptSessionId),
+
+    publishRevoked(ids: string[]) {
+      for (const id of ids) bus.publish(`session:${id}`);
+    },
+
+    async revokeOthers(userId: string, currentSessionId: string, meta: RequestMeta) {
+      const now = clock.now();
+      const ids = await db.transaction().execute(async (trx) => {
+        const revoked = await repo.revokeUserSessions(
+          trx,
+          userId,
+          'revoked_by_user',
+          now,
+          currentSessionId,
+        );
+        if (revoked.length > 0) {
+          await insertAuditEvent(
+            trx,
+            meta,
+            {
+              actor: { type: 'user', id: userId },
+              action: 'session.revoked_others',
+              target: { type: 'user', id: userId },
+              changes: { count: revoked.length },
+            },
+            now,
+          );
+        }
+        return revoked;
+      });
+      for (const id of ids) bus.publish(`session:${id}`);
+      return ids.length;
+    },
+
+    async list(userId: string, currentSessionId: string, limit: number, cursor?: string) {
+      const rows = await repo.listActiveSessions(db, userId, clock.now(), limit, cursor);
+      const page = rows.slice(0, limit);
+      return {
+        data: page.map((s) => ({
+          id: s.id,
+          created_at: toIso(s.created_at),
+          last_seen_at: toIso(s.last_seen_at),
+          expires_at: toIso(s.expires_at),
+          ip: s.ip,
+          user_agent: s.user_agent,
+          device: describeDevice(s.user_agent),
+          amr: JSON.parse(s.amr) as string[],
+          current_organization_id: s.current_org_id,
+          current: s.id === currentSessionId,
+        })),
+        next_cursor: rows.length > limit ? page[page.length - 1]!.id : null,
+      };
+    },
+  };
+}
+
+export type SessionService = ReturnType<typeof createSessionService>;

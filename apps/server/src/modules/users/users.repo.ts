@@ -1,0 +1,52 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { DB, UsersTable } from '../../db/schema';
+
+export type UserRow = UsersTable;
+type Executor = Kysely<DB> | Transaction<DB>;
+
+/** Users are global (a person may belong to many organizations), so these take no organization id. */
+export const findUserById = (db: Executor, id: string) =>
+  db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+
+export const findUserByEmail = (db: Executor, email: string) =>
+  db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
+
+export async function insertUser(
+  db: Executor,
+  user: Pick<UserRow, 'id' | 'email' | 'first_name' | 'last_name' | 'password_hash'> &
+    Partial<UserRow>,
+  now: number,
+) {
+  await db
+    .insertInto('users')
+    .values({
+      mobile: null,
+      timezone: null,
+      status: 'active',
+      email_verified_at: null,
+      user_settings: '{}',
+      user_metadata: '{}',
+      avatar_id: null,
+      is_platform_admin: 0,
+      managed_by_org_id: null,
+      last_login_at: null,
+      created_at: now,
+      updated_at: now,
+      ...user,
+    })
+    .execute();
+}
+
+export const updateUser = (db: Executor, id: string, changes: Partial<Omit<UserRow, 'id'>>) =>
+  db.updateTable('users').set(changes).where('id', '=', id).executeTakeFirst();
+
+export const countPlatformAdmins = async (db: Executor) =>
+  Number(
+    (
+      await db
+        .selectFrom('users')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('is_platform_admin', '=', 1)
+        .executeTakeFirstOrThrow()
+    ).n,
+  );

@@ -1,0 +1,62 @@
+/**
+ * The stable machine codes of every problem Gatehouse answers with (RFC 9457
+ * `application/problem+json`, field `code`). Clients branch on these, so a code once shipped
+ * keeps its meaning; add new ones, never repurpose old ones.
+ */
+export const ErrorCodes = {
+  // generic request problems
+  validation_failed: { status: 400, title: 'The request is not valid' },
+  malformed_json: { status: 400, title: 'The request body is not valid JSON' },
+  payload_too_large: { status: 413, title: 'The request body is too large' },
+  unsupported_media_type: { status: 415, title: 'The request content type is not supported' },
+  not_found: { status: 404, title: 'Not found' },
+  method_not_allowed: { status: 405, title: 'Method not allowed' },
+  conflict: { status: 409, title: 'The request conflicts with the current state' },
+  rate_limited: { status: 429, title: 'Too many requests' },
+  internal_error: { status: 500, title: 'Internal error' },
+  service_unavailable: { status: 503, title: 'Service unavailable' },
+  // authentication
+  unauthenticated: { status: 401, title: 'Authentication is required' },
+  invalid_token: { status: 401, title: 'The token is invalid or expired' },
+  session_revoked: { status: 401, title: 'The session has been revoked' },
+  refresh_token_reused: { status: 401, title: 'The refresh token was already used' },
+  invalid_credentials: { status: 401, title: 'Email or password is incorrect' },
+  email_not_verified: { status: 403, title: 'The email address is not verified yet' },
+  user_inactive: { status: 403, title: 'The user is suspended or deactivated' },
+  csrf_failed: { status: 403, title: 'The CSRF token is missing or wrong' },
+  mfa_required: { status: 401, title: 'A second factor is required' },
+  // one-time codes and passwords
+  invalid_code: { status: 400, title: 'The code is wrong' },
+  code_expired: { status: 400, title: 'The code has expired or was already used' },
+  too_many_attempts: { status: 400, title: 'Too many wrong codes; request a new one' },
+  resend_cooldown: { status: 429, title: 'A code was sent recently; wait before asking again' },
+  password_policy: { status: 400, title: 'The password does not meet the policy' },
+  password_already_set: { status: 409, title: 'The user already has a password' },
+  password_not_set: { status: 409, title: 'The user has no password yet' },
+  email_taken: { status: 409, title: 'An account with this email exists' },
+  email_read_only: { status: 400, title: 'The email cannot be changed here' },
+  already_verified: { status: 409, title: 'The email address is already verified' },
+  feature_disabled: { status: 404, title: 'This feature is disabled on this platform' },
+  // setup and platform administration
+  setup_done: { status: 409, title: 'The platform already has an administrator' },
+  invalid_setup_token: { status: 403, title: 'The setup token is wrong' },
+  // authorization
+  forbidden: { status: 403, title: 'You do not have permission for this' },
+  // files
+  unsupported_image: { status: 415, title: 'The image must be PNG, JPEG or WebP' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+/** The body of every error response. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  code: ErrorCode;
+  detail?: string;
+  instance?: string;
+  request_id?: string;
+  errors?: { path: string; message: string; code?: string }[];
+  [extension: string]: unknown;
+}
