@@ -134,7 +134,7 @@ export interface AuditEventsTable {
   seq: Generated<number>;
 }
 
-export interface DB {
+export interface DB extends OrganizationTables {
   users: UsersTable;
   avatars: AvatarsTable;
   one_time_codes: OneTimeCodesTable;
@@ -145,4 +145,100 @@ export interface DB {
   system_settings: SystemSettingsTable;
   outbox: OutboxTable;
   audit_events: AuditEventsTable;
+}
+
+export interface OrganizationsTable {
+  id: string;
+  name: string;
+  slug: string;
+  template: string;
+  owner_user_id: string;
+  status: 'active' | 'suspended';
+  /** JSON object */
+  settings: string;
+  /** JSON object: require_mfa, allowed_login_methods, invitation_expiry_days, ... */
+  policies: string;
+  created_by: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface AccountsTable {
+  id: string;
+  organization_id: string;
+  name: string;
+  product: string;
+  owner_user_id: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ResourcesTable {
+  id: string;
+  organization_id: string;
+  account_id: string;
+  parent_id: string | null;
+  type: string;
+  name: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface RolesTable {
+  id: string;
+  organization_id: string;
+  key: string;
+  name: string;
+  description: string;
+  /** JSON array of permission patterns */
+  permissions: string;
+  product: string | null;
+  /** JSON array of scope levels */
+  grantable_at: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface MembershipsTable {
+  organization_id: string;
+  user_id: string;
+  status: 'active' | 'suspended';
+  invited_by: string | null;
+  login_methods: string | null;
+  sort_name: string;
+  email: string;
+  joined_at: number;
+  updated_at: number;
+}
+
+export interface GrantsTable {
+  id: string;
+  organization_id: string;
+  user_id: string;
+  role: string | null;
+  permissions: string | null;
+  scope_id: string;
+  created_by: string | null;
+  created_at: number;
+}
+
+export interface OwnershipOffersTable {
+  id: string;
+  organization_id: string;
+  subject_id: string;
+  from_user_id: string;
+  to_user_id: string;
+  status: 'pending' | 'accepted' | 'declined' | 'withdrawn';
+  created_at: number;
+  resolved_at: number | null;
+}
+
+export interface OrganizationTables {
+  organizations: OrganizationsTable;
+  accounts: AccountsTable;
+  resources: ResourcesTable;
+  roles: RolesTable;
+  memberships: MembershipsTable;
+  grants: GrantsTable;
+  ownership_offers: OwnershipOffersTable;
 }
