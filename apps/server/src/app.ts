@@ -23,8 +23,18 @@ import { InvalidatingCache } from './lib/cache';
 import { type Clock, systemClock } from './lib/clock';
 import { newId } from './lib/ids';
 import { createInvalidationBus } from './lib/invalidation';
+import { accessRoutes } from './modules/access/access.routes';
+import { createAccessService } from './modules/access/access.service';
+import { accountRoutes } from './modules/accounts/accounts.routes';
+import { createAccountService } from './modules/accounts/accounts.service';
 import { authRoutes } from './modules/auth/auth.routes';
 import { createAuthService } from './modules/auth/auth.service';
+import { memberRoutes } from './modules/members/members.routes';
+import { createMemberService } from './modules/members/members.service';
+import { organizationRoutes } from './modules/organizations/organizations.routes';
+import { createOrganizationService } from './modules/organizations/organizations.service';
+import { roleRoutes } from './modules/roles/roles.routes';
+import { createRoleService } from './modules/roles/roles.service';
 import { createSessionService } from './modules/sessions/sessions.service';
 import { setupRoutes } from './modules/setup/setup.routes';
 import { createSetupService } from './modules/setup/setup.service';
@@ -108,7 +118,12 @@ function createServices(rt: Runtime) {
   const auth = createAuthService(rt, sessions);
   const users = createUserService(rt);
   const setup = createSetupService(rt, sessions);
-  return { sessions, auth, users, setup };
+  const access = createAccessService(rt);
+  const organizations = createOrganizationService(rt, access);
+  const accounts = createAccountService(rt, access);
+  const roles = createRoleService(rt, access);
+  const members = createMemberService(rt, access);
+  return { sessions, auth, users, setup, access, organizations, accounts, roles, members };
 }
 
 /** The composition root: wires config, database, clock, delivery and services as plain objects. */
@@ -235,6 +250,25 @@ export async function createApp(deps: AppDeps): Promise<Gatehouse> {
       throw new AppError('unauthenticated');
     }
   });
+  // Authorization: routes declare what they need (config.access); this one hook enforces it,
+  // after validation so that the route parameters are known to be well-formed.
+  app.addHook('preHandler', async (req) => {
+    const need = req.routeOptions.config?.access;
+    if (!need) return;
+    const principal = req.principal;
+    if (!principal) throw new AppError('unauthenticated');
+    const params = req.params as Record<string, string>;
+    const orgId = params.orgId;
+    if (!orgId) throw new Error(`route ${req.routeOptions.url} declares access but has no :orgId`);
+    if (need.permission === 'member') await services.access.assertMember(principal, orgId);
+    else
+      await services.access.authorize(
+        principal,
+        orgId,
+        need.permission,
+        need.scopeParam ? params[need.scopeParam] : orgId,
+      );
+  });
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
     metrics.requests.inc({ method: req.method, route, status: reply.statusCode });
@@ -258,6 +292,11 @@ export async function createApp(deps: AppDeps): Promise<Gatehouse> {
   authRoutes(app, { rt, auth: services.auth, sessions: services.sessions });
   meRoutes(app, { rt, users: services.users });
   setupRoutes(app, { rt, setup: services.setup });
+  organizationRoutes(app, { organizations: services.organizations });
+  accountRoutes(app, { accounts: services.accounts });
+  roleRoutes(app, { roles: services.roles, access: services.access });
+  memberRoutes(app, { members: services.members, access: services.access });
+  accessRoutes(app, { access: services.access, rt });
   if (config.env === 'development') devRoutes(app, { rt });
 
   if (deps.startWorker !== false) outbox.start();

@@ -22,4 +22,11 @@ export const mails = {
     subject: 'Your Gatehouse password was changed',
     text: `Hello ${name},\n\nThe password of your account was just changed and your other sessions were signed out.\nIf this was not you, reset your password at once.\n`,
   }),
+  addedToOrganization: (to: string, name: string, organization: string, publicUrl: string, setPasswordToken: string | null): EmailMessage => ({
+    to,
+    subject: `You were added to ${organization} on Gatehouse`,
+    text: setPasswordToken
+      ? `Hello ${name},\n\nYou were added to ${organization}. Set your password to sign in:\n${publicUrl}/set-password?token=${setPasswordToken}\n(or POST it as reset_token with your new password to ${publicUrl}/v1/auth/password/reset). The link is valid for 7 days.\n`
+      : `Hello ${name},\n\nYou were added to ${organization}. Sign in at ${publicUrl} with your existing account.\n`,
+  }),
 };

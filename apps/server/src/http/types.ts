@@ -16,9 +16,24 @@ import type { Principal } from './context';
  */
 export type AuthMode = 'required' | 'optional' | 'public';
 
+/**
+ * What a route under `/v1/organizations/:orgId` needs, declared in its `config`, enforced by
+ * one hook (app.ts) before the handler runs:
+ * - `permission`: a catalog permission, checked at the organization or at the scope named by
+ *   the route parameter `scopeParam` (e.g. `accountId`), which must belong to that organization;
+ * - `'member'`: any active member (reading the organization itself, ownership offers).
+ * Non-members get 404 (the organization's existence is not revealed), members lacking the
+ * permission 403.
+ */
+export interface RouteAccess {
+  permission: string | 'member';
+  scopeParam?: string;
+}
+
 declare module 'fastify' {
   interface FastifyContextConfig {
     auth?: AuthMode;
+    access?: RouteAccess;
   }
   interface FastifyRequest {
     principal: Principal | null;

@@ -1,0 +1,175 @@
+import { type Kysely, sql, type Transaction } from 'kysely';
+import type { DB } from '../../db/schema';
+
+type Executor = Kysely<DB> | Transaction<DB>;
+
+export interface MemberQuery {
+  search?: string;
+  role?: string;
+  account?: string;
+  status?: 'active' | 'suspended';
+  sort: 'name' | 'email' | 'joined';
+  order: 'asc' | 'desc';
+  limit: number;
+  after?: { value: string | number; userId: string };
+}
+
+const SORT_COLUMN = {
+  name: 'memberships.sort_name',
+  email: 'memberships.email',
+  joined: 'memberships.joined_at',
+} as const;
+
+/** `%` and `_` in a search are literal characters, not wildcards. */
+const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/**
+ * One page of an organization's members, keyset-paginated on (sort column, user id) so that a
+ * page costs the same at 100,000 members as at 100. Sorting and searching use the copies of
+ * name and email kept on memberships (indexed per organization), not a join.
+ */
+export function listMembers(db: Executor, orgId: string, q: MemberQuery) {
+  const col = SORT_COLUMN[q.sort];
+  let query = db
+    .selectFrom('memberships')
+    .innerJoin('users', 'users.id', 'memberships.user_id')
+    .select([
+      'memberships.user_id',
+      'memberships.status',
+      'memberships.invited_by',
+      'memberships.joined_at',
+      'memberships.sort_name',
+      'memberships.email',
+      'users.first_name',
+      'users.last_name',
+      'users.status as user_status',
+    ])
+    .where('memberships.organization_id', '=', orgId);
+  if (q.status) query = query.where('memberships.status', '=', q.status);
+  if (q.search) {
+    const term = `%${escapeLike(q.search.toLowerCase())}%`;
+    query = query.where((eb) =>
+      eb.or([
+        sql<boolean>`memberships.sort_name like ${term} escape '\\'`,
+        sql<boolean>`memberships.email like ${term} escape '\\'`,
+      ]),
+    );
+  }
+  if (q.role) {
+    const role = q.role;
+    query =
+      role === 'owner'
+        ? query.where(
+            'memberships.user_id',
+            '=',
+            db.selectFrom('organizations').select('owner_user_id').where('id', '=', orgId),
+          )
+        : query.where((eb) =>
+            eb.exists(
+              eb
+                .selectFrom('grants')
+                .select('grants.id')
+                .where('grants.organization_id', '=', orgId)
+                .whereRef('grants.user_id', '=', 'memberships.user_id')
+                .where('grants.role', '=', role),
+            ),
+          );
+  }
+  if (q.account) {
+    const account = q.account;
+    query = query.where((eb) =>
+      eb.or([
+        eb.exists(
+          eb
+            .selectFrom('grants')
+            .select('grants.id')
+            .where('grants.organization_id', '=', orgId)
+            .whereRef('grants.user_id', '=', 'memberships.user_id')
+            .where((g) =>
+              g.or([
+                g('grants.scope_id', '=', account),
+                g(
+                  'grants.scope_id',
+                  'in',
+                  g
+                    .selectFrom('resources')
+                    .select('resources.id')
+                    .where('resources.organization_id', '=', orgId)
+                    .where('resources.account_id', '=', account),
+                ),
+              ]),
+            ),
+        ),
+        eb(
+          'memberships.user_id',
+          '=',
+          eb
+            .selectFrom('accounts')
+            .select('accounts.owner_user_id')
+            .where('accounts.organization_id', '=', orgId)
+            .where('accounts.id', '=', account),
+        ),
+      ]),
+    );
+  }
+  if (q.after) {
+    const { value, userId } = q.after;
+    const cmp = q.order === 'asc' ? '>' : '<';
+    query = query.where((eb) =>
+      eb.or([
+        eb(col, cmp, value as never),
+        eb.and([eb(col, '=', value as never), eb('memberships.user_id', cmp, userId)]),
+      ]),
+    );
+  }
+  return query
+    .orderBy(col, q.order)
+    .orderBy('memberships.user_id', q.order)
+    .limit(q.limit + 1)
+    .execute();
+}
+
+export const findGrantsOfMembers = (db: Executor, orgId: string, userIds: string[]) =>
+  userIds.length === 0
+    ? Promise.resolve([])
+    : db
+        .selectFrom('grants')
+        .selectAll()
+        .where('organization_id', '=', orgId)
+        .where('user_id', 'in', userIds)
+        .orderBy('id')
+        .execute();
+
+export const findMember = (db: Executor, orgId: string, userId: string) =>
+  db
+    .selectFrom('memberships')
+    .innerJoin('users', 'users.id', 'memberships.user_id')
+    .select([
+      'memberships.user_id',
+      'memberships.status',
+      'memberships.invited_by',
+      'memberships.joined_at',
+      'users.email',
+      'users.first_name',
+      'users.last_name',
+      'users.status as user_status',
+      'users.timezone',
+      'users.created_at',
+      'users.updated_at',
+      'users.last_login_at',
+      'users.managed_by_org_id',
+    ])
+    .where('memberships.organization_id', '=', orgId)
+    .where('memberships.user_id', '=', userId)
+    .executeTakeFirst();
+
+export const countMemberships = async (db: Executor, userId: string) =>
+  Number(
+    (
+      await db
+        .selectFrom('memberships')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('user_id', '=', userId)
+        .executeTakeFirstOrThrow()
+    ).n,
+  );

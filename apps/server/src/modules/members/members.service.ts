@@ -1,0 +1,683 @@
+import type { Transaction } from 'kysely';
+import { type Grant, scopeLevelOf } from '../../authz';
+import type { DB, GrantsTable } from '../../db/schema';
+import { enqueueEmail } from '../../delivery/outbox';
+import { mails } from '../../delivery/templates';
+import type { RequestMeta, UserPrincipal } from '../../http/context';
+import { AppError, assertThat } from '../../http/errors';
+import { toIso, toIsoOrNull } from '../../lib/clock';
+import { newId } from '../../lib/ids';
+import { hashToken, randomToken } from '../../lib/secrets';
+import type { Runtime } from '../../runtime';
+import { type AccessService, type OrgFacts, rowToGrant } from '../access/access.service';
+import { insertAuditEvent } from '../audit/audit.repo';
+import { sortName } from '../organizations/organizations.repo';
+import { insertGrantRows } from '../organizations/organizations.service';
+import { insertUser } from '../users/users.repo';
+import { isValidTimezone } from '../users/users.service';
+import * as repo from './members.repo';
+
+/** How long the "set your password" link of a directly added user works. */
+const SET_PASSWORD_TTL_MS = 7 * 24 * 3600 * 1000;
+
+export const toGrantView = (g: GrantsTable) => ({
+  id: g.id,
+  role: g.role,
+  permissions: g.permissions ? (JSON.parse(g.permissions) as string[]) : null,
+  scope: g.scope_id,
+  scope_type: scopeLevelOf(g.scope_id) ?? 'organization',
+  created_at: toIso(g.created_at),
+});
+
+const encodeCursor = (value: string | number, userId: string) =>
+  Buffer.from(JSON.stringify([value, userId])).toString('base64url');
+function decodeCursor(cursor: string): { value: string | number; userId: string } {
+  try {
+    const [value, userId] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as [
+      unknown,
+      unknown,
+    ];
+    if ((typeof value === 'string' || typeof value === 'number') && typeof userId === 'string')
+      return { value, userId };
+  } catch {}
+  throw new AppError('validation_failed', 'The cursor is not valid', {
+    errors: [{ path: 'query.cursor', message: 'not a cursor from this list' }],
+  });
+}
+
+export type BulkAction = 'remove' | 'suspend' | 'reactivate';
+
+export function createMemberService(rt: Runtime, access: AccessService) {
+  const { db, clock, bus } = rt;
+  const audit = (
+    trx: Transaction<DB>,
+    meta: RequestMeta,
+    actor: UserPrincipal,
+    orgId: string,
+    action: string,
+    userId: string,
+    changes?: Record<string, unknown>,
+  ) =>
+    insertAuditEvent(
+      trx,
+      meta,
+      {
+        organizationId: orgId,
+        actor: { type: 'user', id: actor.userId },
+        action,
+        target: { type: 'user', id: userId },
+        changes,
+      },
+      clock.now(),
+    );
+
+  /**
+   * The template's owner-only roles (team: admin) may be given only by the organization owner,
+   * on top of the no-escalation rule.
+   */
+  function assertOwnerOnlyRoles(actor: UserPrincipal, facts: OrgFacts, grants: Grant[]) {
+    if (facts.org.owner_user_id === actor.userId) return;
+    const restricted = grants.filter(
+      (g) => g.role && facts.template.invitePolicy.ownerOnlyRoles.includes(g.role),
+    );
+    if (restricted.length > 0)
+      throw new AppError(
+        'forbidden',
+        `Only the owner can grant ${[...new Set(restricted.map((g) => g.role))].join(', ')}`,
+      );
+  }
+
+  /** Adding and removing grants both need `members:update` at the grant's scope and the right to give it. */
+  async function assertMayChange(
+    actor: UserPrincipal,
+    orgId: string,
+    facts: OrgFacts,
+    grants: Grant[],
+  ) {
+    for (const g of grants) {
+      if (!(await access.holds(actor, orgId, 'members:update', g.scope)))
+        throw new AppError('forbidden', `You may not change members at ${g.scope}`, {
+          scope: g.scope,
+        });
+    }
+    assertOwnerOnlyRoles(actor, facts, grants);
+    if (grants.length > 0) await access.assertCanGrant(actor, orgId, grants);
+  }
+
+  async function requireMember(trx: Transaction<DB>, orgId: string, userId: string) {
+    const m = await trx
+      .selectFrom('memberships')
+      .select(['status'])
+      .where('organization_id', '=', orgId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    assertThat(m, 'not_found', 'No such member');
+    return m;
+  }
+
+  const grantsOf = (trx: Transaction<DB> | typeof db, orgId: string, userId: string) =>
+    trx
+      .selectFrom('grants')
+      .selectAll()
+      .where('organization_id', '=', orgId)
+      .where('user_id', '=', userId)
+      .orderBy('id')
+      .execute();
+
+  /** Removes one member: grants, pending offers, and account ownerships (which pass to the organization owner). */
+  async function removeOne(
+    trx: Transaction<DB>,
+    orgId: string,
+    ownerId: string,
+    userId: string,
+    now: number,
+  ) {
+    await trx
+      .deleteFrom('grants')
+      .where('organization_id', '=', orgId)
+      .where('user_id', '=', userId)
+      .execute();
+    await trx
+      .updateTable('ownership_offers')
+      .set({ status: 'withdrawn', resolved_at: now })
+      .where('organization_id', '=', orgId)
+      .where('status', '=', 'pending')
+      .where((eb) => eb.or([eb('to_user_id', '=', userId), eb('from_user_id', '=', userId)]))
+      .execute();
+    const owned = await trx
+      .updateTable('accounts')
+      .set({ owner_user_id: ownerId, updated_at: now })
+      .where('organization_id', '=', orgId)
+      .where('owner_user_id', '=', userId)
+      .returning('id')
+      .execute();
+    await trx
+      .deleteFrom('memberships')
+      .where('organization_id', '=', orgId)
+      .where('user_id', '=', userId)
+      .execute();
+    return owned.map((a) => a.id);
+  }
+
+  /**
+   * Who may add people, by the template's invite policy, on top of no escalation:
+   * `organization-owner` (media), `owners` (reseller: the organization owner, or an account owner
+   * for grants inside their account), or `permission` (members:invite on every scope granted).
+   */
+  async function assertMayInvite(
+    actor: UserPrincipal,
+    orgId: string,
+    facts: OrgFacts,
+    grants: Grant[],
+  ) {
+    const policy = facts.template.invitePolicy;
+    const isOwner = facts.org.owner_user_id === actor.userId;
+    if (policy.inviters === 'organization-owner' && !isOwner)
+      throw new AppError('forbidden', 'Only the owner adds users in this organization');
+    if (policy.inviters === 'owners' && !isOwner) {
+      const member = await access.loadMember(orgId, actor.userId);
+      const owned = new Set(member?.ownedAccountIds ?? []);
+      for (const g of grants) {
+        const chain = await access.resolveScope(g.scope);
+        if (!chain?.accountId || !owned.has(chain.accountId))
+          throw new AppError(
+            'forbidden',
+            'Only owners add users: the organization owner, or an account owner within their account',
+          );
+      }
+      if (grants.length === 0) throw new AppError('forbidden', 'Only owners add users');
+    }
+    if (policy.inviters === 'permission') {
+      const scopes = grants.length > 0 ? [...new Set(grants.map((g) => g.scope))] : [orgId];
+      for (const scope of scopes) {
+        if (!(await access.holds(actor, orgId, policy.permission ?? 'members:invite', scope)))
+          throw new AppError(
+            'forbidden',
+            `Adding users here needs ${policy.permission ?? 'members:invite'}`,
+            { scope },
+          );
+      }
+    }
+    assertOwnerOnlyRoles(actor, facts, grants);
+    if (grants.length > 0) await access.assertCanGrant(actor, orgId, grants);
+  }
+
+  return {
+    assertMayInvite,
+
+    /**
+     * "Associate user": adds a person by email with grants. A new address becomes a user managed
+     * by this organization (it may edit their name and email) with no password yet; with
+     * `send_invite` they get a mail with a link to set one (valid 7 days).
+     */
+    async add(
+      actor: UserPrincipal,
+      orgId: string,
+      input: {
+        email: string;
+        first_name?: string;
+        last_name?: string;
+        grants: Grant[];
+        login_method?: string;
+        send_invite: boolean;
+      },
+      meta: RequestMeta,
+    ) {
+      const facts = await access.loadOrg(orgId);
+      assertThat(facts, 'not_found');
+      const grants = input.grants;
+      await assertMayInvite(actor, orgId, facts, grants);
+      const now = clock.now();
+      const setPasswordToken = input.send_invite ? randomToken() : null;
+      const userId = await db.transaction().execute(async (trx) => {
+        let user = await trx
+          .selectFrom('users')
+          .selectAll()
+          .where('email', '=', input.email)
+          .executeTakeFirst();
+        if (!user) {
+          const id = newId('usr', now);
+          await insertUser(
+            trx,
+            {
+              id,
+              email: input.email,
+              password_hash: null,
+              first_name: input.first_name ?? input.email.split('@')[0]!,
+              last_name: input.last_name ?? '',
+              managed_by_org_id: orgId,
+            },
+            now,
+          );
+          user = await trx
+            .selectFrom('users')
+            .selectAll()
+            .where('id', '=', id)
+            .executeTakeFirstOrThrow();
+        } else {
+          const existing = await trx
+            .selectFrom('memberships')
+            .select('status')
+            .where('organization_id', '=', orgId)
+            .where('user_id', '=', user.id)
+            .executeTakeFirst();
+          if (existing)
+            throw new AppError('conflict', 'This person is already a member', {
+              reason: 'already_member',
+              user_id: user.id,
+            });
+        }
+        await trx
+          .insertInto('memberships')
+          .values({
+            organization_id: orgId,
+            user_id: user.id,
+            status: 'active',
+            invited_by: actor.userId,
+            login_methods: input.login_method ? JSON.stringify([input.login_method]) : null,
+            sort_name: sortName(user.first_name, user.last_name),
+            email: user.email,
+            joined_at: now,
+            updated_at: now,
+          })
+          .execute();
+        await insertGrantRows(trx, orgId, user.id, grants, actor.userId, now);
+        if (setPasswordToken) {
+          await trx
+            .insertInto('password_resets')
+            .values({
+              token_hash: hashToken(setPasswordToken),
+              user_id: user.id,
+              expires_at: now + SET_PASSWORD_TTL_MS,
+              consumed_at: null,
+              created_at: now,
+            })
+            .execute();
+          await enqueueEmail(
+            trx,
+            mails.addedToOrganization(
+              user.email,
+              user.first_name,
+              facts.org.name,
+              rt.config.publicUrl,
+              user.password_hash === null ? setPasswordToken : null,
+            ),
+            now,
+          );
+        }
+        await audit(trx, meta, actor, orgId, 'member.added', user.id, {
+          after: { email: user.email, grants, login_method: input.login_method ?? null },
+        });
+        return user.id;
+      });
+      bus.publish(`member:${orgId}:${userId}`);
+      bus.publish(`user:${userId}`);
+      if (setPasswordToken) rt.notifyOutbox();
+      return this.detail(orgId, userId);
+    },
+
+    async list(
+      orgId: string,
+      query: {
+        limit: number;
+        cursor?: string;
+        search?: string;
+        role?: string;
+        account?: string;
+        status?: 'active' | 'suspended';
+        sort: 'name' | 'email' | 'joined';
+        order: 'asc' | 'desc';
+      },
+    ) {
+      const facts = await access.loadOrg(orgId);
+      assertThat(facts, 'not_found');
+      const rows = await repo.listMembers(db, orgId, {
+        ...query,
+        search: query.search || undefined,
+        after: query.cursor ? decodeCursor(query.cursor) : undefined,
+      });
+      const page = rows.slice(0, query.limit);
+      const grants = await repo.findGrantsOfMembers(
+        db,
+        orgId,
+        page.map((r) => r.user_id),
+      );
+      const byUser = new Map<string, GrantsTable[]>();
+      for (const g of grants) byUser.set(g.user_id, [...(byUser.get(g.user_id) ?? []), g]);
+      const last = page[page.length - 1];
+      const sortValue = (r: (typeof page)[number]) =>
+        query.sort === 'name' ? r.sort_name : query.sort === 'email' ? r.email : r.joined_at;
+      return {
+        data: page.map((r) => ({
+          user_id: r.user_id,
+          email: r.email,
+          first_name: r.first_name,
+          last_name: r.last_name,
+          status: r.status,
+          user_status: r.user_status,
+          is_owner: r.user_id === facts.org.owner_user_id,
+          joined_at: toIso(r.joined_at),
+          invited_by: r.invited_by,
+          grants: (byUser.get(r.user_id) ?? []).map(toGrantView),
+        })),
+        next_cursor:
+          rows.length > query.limit && last ? encodeCursor(sortValue(last), last.user_id) : null,
+      };
+    },
+
+    async detail(orgId: string, userId: string) {
+      const facts = await access.loadOrg(orgId);
+      const m = await repo.findMember(db, orgId, userId);
+      assertThat(facts && m, 'not_found', 'No such member');
+      const grants = await grantsOf(db, orgId, userId);
+      return {
+        user_id: m.user_id,
+        email: m.email,
+        first_name: m.first_name,
+        last_name: m.last_name,
+        status: m.status,
+        user_status: m.user_status,
+        is_owner: userId === facts.org.owner_user_id,
+        joined_at: toIso(m.joined_at),
+        invited_by: m.invited_by,
+        grants: grants.map(toGrantView),
+        timezone: m.timezone,
+        created_at: toIso(m.created_at),
+        updated_at: toIso(m.updated_at),
+        last_login_at: toIsoOrNull(m.last_login_at),
+        managed_by_organization:
+          m.managed_by_org_id === orgId && (await repo.countMemberships(db, userId)) === 1,
+        effective_permissions: await access.effective(orgId, userId, orgId),
+      };
+    },
+
+    async permissions(orgId: string, userId: string, scope?: string) {
+      const m = await repo.findMember(db, orgId, userId);
+      assertThat(m, 'not_found', 'No such member');
+      const target = scope ?? orgId;
+      const chain = await access.resolveScope(target);
+      if (!chain || chain.organizationId !== orgId)
+        throw new AppError('not_found', 'No such scope in this organization');
+      return {
+        user_id: userId,
+        scope: target,
+        permissions: await access.effective(orgId, userId, target),
+      };
+    },
+
+    /**
+     * Replaces all of a member's grants. Every grant removed and every grant added must be one
+     * the actor could give (members:update there + no escalation): nobody takes away or hands
+     * out more than they hold.
+     */
+    async replaceGrants(
+      actor: UserPrincipal,
+      orgId: string,
+      userId: string,
+      grants: Grant[],
+      meta: RequestMeta,
+    ) {
+      const facts = await access.loadOrg(orgId);
+      assertThat(facts, 'not_found');
+      const current = (await grantsOf(db, orgId, userId)).map(rowToGrant);
+      const key = (g: Grant) =>
+        JSON.stringify([g.role ?? null, g.permissions ? [...g.permissions].sort() : null, g.scope]);
+      const wanted = [...new Map(grants.map((g) => [key(g), g])).values()];
+      const removed = current.filter((g) => !wanted.some((w) => key(w) === key(g)));
+      const added = wanted.filter((w) => !current.some((g) => key(g) === key(w)));
+      await assertMayChange(actor, orgId, facts, [...removed, ...added]);
+      const now = clock.now();
+      const rows = await db.transaction().execute(async (trx) => {
+        await requireMember(trx, orgId, userId);
+        await trx
+          .deleteFrom('grants')
+          .where('organization_id', '=', orgId)
+          .where('user_id', '=', userId)
+          .execute();
+        await insertGrantRows(trx, orgId, userId, wanted, actor.userId, now);
+        await audit(trx, meta, actor, orgId, 'member.grants_replaced', userId, {
+          before: current,
+          after: wanted,
+        });
+        return grantsOf(trx, orgId, userId);
+      });
+      bus.publish(`member:${orgId}:${userId}`);
+      return { data: rows.map(toGrantView) };
+    },
+
+    async addGrants(
+      actor: UserPrincipal,
+      orgId: string,
+      userId: string,
+      grants: Grant[],
+      meta: RequestMeta,
+    ) {
+      const facts = await access.loadOrg(orgId);
+      assertThat(facts, 'not_found');
+      await assertMayChange(actor, orgId, facts, grants);
+      const now = clock.now();
+      const rows = await db.transaction().execute(async (trx) => {
+        await requireMember(trx, orgId, userId);
+        await insertGrantRows(trx, orgId, userId, grants, actor.userId, now);
+        await audit(trx, meta, actor, orgId, 'member.grants_added', userId, { after: grants });
+        return grantsOf(trx, orgId, userId);
+      });
+      bus.publish(`member:${orgId}:${userId}`);
+      return { data: rows.map(toGrantView) };
+    },
+
+    async removeGrants(
+      actor: UserPrincipal,
+      orgId: string,
+      userId: string,
+      grantIds: string[],
+      meta: RequestMeta,
+    ) {
+      const facts = await access.loadOrg(orgId);
+      assertThat(facts, 'not_found');
+      const existing = (await grantsOf(db, orgId, userId)).filter((g) => grantIds.includes(g.id));
+      if (existing.length !== new Set(grantIds).size)
+        throw new AppError('not_found', 'Some grants do not belong to this member');
+      await assertMayChange(actor, orgId, facts, existing.map(rowToGrant));
+      const rows = await db.transaction().execute(async (trx) => {
+        await trx
+          .deleteFrom('grants')
+          .where('organization_id', '=', orgId)
+          .where('user_id', '=', userId)
+          .where('id', 'in', grantIds)
+          .execute();
+        await audit(trx, meta, actor, orgId, 'member.grants_removed', userId, {
+          before: existing.map(rowToGrant),
+        });
+        return grantsOf(trx, orgId, userId);
+      });
+      bus.publish(`member:${orgId}:${userId}`);
+      return { data: rows.map(toGrantView) };
+    },
+
+    /**
+     * Suspend, reactivate or remove members, each id on its own merits (per-id results), all in
+     * one transaction. The owner cannot be suspended or removed, nor can the actor suspend
+     * themselves; a member may remove themselves (leave).
+     */
+    async bulk(
+      actor: UserPrincipal,
+      orgId: string,
+      action: BulkAction,
+      userIds: string[],
+      meta: RequestMeta,
+    ) {
+      const facts = await access.loadOrg(orgId);
+      assertThat(facts, 'not_found');
+      const ownerId = facts.org.owner_user_id;
+      const permission = action === 'remove' ? 'members:remove' : 'members:update';
+      const allowed = await access.holds(actor, orgId, permission, orgId);
+      const now = clock.now();
+      const touched: string[] = [];
+      const results = await db.transaction().execute(async (trx) => {
+        const out: {
+          user_id: string;
+          status: 'done' | 'unchanged' | 'not_found' | 'forbidden';
+          detail?: string;
+        }[] = [];
+        for (const userId of [...new Set(userIds)]) {
+          const m = await trx
+            .selectFrom('memberships')
+            .select('status')
+            .where('organization_id', '=', orgId)
+            .where('user_id', '=', userId)
+            .executeTakeFirst();
+          if (!m) {
+            out.push({ user_id: userId, status: 'not_found' });
+            continue;
+          }
+          const leaving = action === 'remove' && userId === actor.userId;
+          if (!allowed && !leaving) {
+            out.push({ user_id: userId, status: 'forbidden', detail: `needs ${permission}` });
+            continue;
+          }
+          if (userId === ownerId) {
+            out.push({
+              user_id: userId,
+              status: 'forbidden',
+              detail: 'the owner cannot be suspended or removed; transfer ownership first',
+            });
+            continue;
+          }
+          if (action === 'suspend' && userId === actor.userId) {
+            out.push({
+              user_id: userId,
+              status: 'forbidden',
+              detail: 'you cannot suspend yourself',
+            });
+            continue;
+          }
+          if (action === 'remove') {
+            const accounts = await removeOne(trx, orgId, ownerId, userId, now);
+            await audit(
+              trx,
+              meta,
+              actor,
+              orgId,
+              leaving ? 'member.left' : 'member.removed',
+              userId,
+              accounts.length ? { accounts_passed_to_owner: accounts } : undefined,
+            );
+          } else {
+            const next = action === 'suspend' ? 'suspended' : 'active';
+            if (m.status === next) {
+              out.push({ user_id: userId, status: 'unchanged' });
+              continue;
+            }
+            await trx
+              .updateTable('memberships')
+              .set({ status: next, updated_at: now })
+              .where('organization_id', '=', orgId)
+              .where('user_id', '=', userId)
+              .execute();
+            await audit(
+              trx,
+              meta,
+              actor,
+              orgId,
+              action === 'suspend' ? 'member.suspended' : 'member.reactivated',
+              userId,
+              { before: { status: m.status }, after: { status: next } },
+            );
+          }
+          touched.push(userId);
+          out.push({ user_id: userId, status: 'done' });
+        }
+        return out;
+      });
+      for (const u of touched) bus.publish(`member:${orgId}:${u}`);
+      if (action === 'remove' && touched.length > 0) bus.publish(`member:${orgId}:${ownerId}`);
+      return { results };
+    },
+
+    /** One member, as the single-member routes need it: a refusal is an error, not a result row. */
+    async one(
+      actor: UserPrincipal,
+      orgId: string,
+      action: BulkAction,
+      userId: string,
+      meta: RequestMeta,
+    ) {
+      const [result] = (await this.bulk(actor, orgId, action, [userId], meta)).results;
+      if (result?.status === 'not_found') throw new AppError('not_found', 'No such member');
+      if (result?.status === 'forbidden') throw new AppError('forbidden', result.detail);
+    },
+
+    /**
+     * Name, email and timezone of a user this organization manages alone (it created the user
+     * and the user belongs nowhere else); everyone else edits their own profile.
+     */
+    async updateManaged(
+      actor: UserPrincipal,
+      orgId: string,
+      userId: string,
+      input: { first_name?: string; last_name?: string; email?: string; timezone?: string | null },
+      meta: RequestMeta,
+    ) {
+      if (typeof input.timezone === 'string' && !isValidTimezone(input.timezone)) {
+        throw new AppError('validation_failed', 'timezone must be an IANA time zone', {
+          errors: [{ path: 'body.timezone', message: 'unknown time zone' }],
+        });
+      }
+      const now = clock.now();
+      await db.transaction().execute(async (trx) => {
+        await requireMember(trx, orgId, userId);
+        const user = await trx
+          .selectFrom('users')
+          .selectAll()
+          .where('id', '=', userId)
+          .executeTakeFirstOrThrow();
+        if (user.managed_by_org_id !== orgId || (await repo.countMemberships(trx, userId)) !== 1) {
+          throw new AppError(
+            'forbidden',
+            'This user manages their own profile; only users created by this organization and belonging nowhere else can be edited here',
+          );
+        }
+        if (input.email && input.email !== user.email) {
+          const taken = await trx
+            .selectFrom('users')
+            .select('id')
+            .where('email', '=', input.email)
+            .executeTakeFirst();
+          if (taken) throw new AppError('email_taken', 'Another account uses this email');
+        }
+        const changes = {
+          ...(input.first_name !== undefined ? { first_name: input.first_name } : {}),
+          ...(input.last_name !== undefined ? { last_name: input.last_name } : {}),
+          ...(input.email !== undefined ? { email: input.email } : {}),
+          ...(input.timezone !== undefined ? { timezone: input.timezone } : {}),
+        };
+        if (Object.keys(changes).length === 0) return;
+        await trx
+          .updateTable('users')
+          .set({ ...changes, updated_at: now })
+          .where('id', '=', userId)
+          .execute();
+        const after = { ...user, ...changes };
+        await trx
+          .updateTable('memberships')
+          .set({
+            sort_name: sortName(after.first_name, after.last_name),
+            email: after.email,
+            updated_at: now,
+          })
+          .where('user_id', '=', userId)
+          .execute();
+        const keys = Object.keys(changes) as (keyof typeof changes)[];
+        await audit(trx, meta, actor, orgId, 'member.profile_updated', userId, {
+          before: Object.fromEntries(keys.map((k) => [k, user[k]])),
+          after: changes,
+        });
+      });
+      bus.publish(`user:${userId}`);
+      return this.detail(orgId, userId);
+    },
+  };
+}
+
+export type MemberService = ReturnType<typeof createMemberService>;
