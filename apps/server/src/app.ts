@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyReply, LogController } from 'fastify';
 import {
   jsonSchemaTransform,
   jsonSchemaTransformObject,
@@ -16,7 +16,7 @@ import type { Config } from './config';
 import type { Database } from './db/database';
 import type { SessionsTable } from './db/schema';
 import { createOutboxWorker, type OutboxWorker } from './delivery/worker';
-import { AppError, installErrorHandling } from './http/errors';
+import { AppError, installErrorHandling, problem } from './http/errors';
 import { createMetrics } from './http/metrics';
 import type { App } from './http/types';
 import { InvalidatingCache } from './lib/cache';
@@ -190,8 +190,20 @@ export async function createApp(deps: AppDeps): Promise<Gatehouse> {
         : newId('tok').slice(4);
     },
     routerOptions: { ignoreTrailingSlash: true },
+    // A malformed URL (`/v1/x/%`) is a request problem like any other: problem+json, not
+    // Fastify's own error body.
+    frameworkErrors: (error, req, rawReply) => {
+      const reply = rawReply as unknown as FastifyReply;
+      reply
+        .code(400)
+        .type('application/problem+json')
+        .send(JSON.stringify({ ...problem('validation_failed', `The request is not valid (${error.message})`), request_id: req.id }));
+    },
   }).withTypeProvider<ZodTypeProvider>() as App;
 
+  // JSON is the only body the API reads (avatars add their image types in their own scope):
+  // a text/plain body is refused as 415, not half-parsed.
+  app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app);

@@ -1,3 +1,5 @@
+import { createPrivateKey } from 'node:crypto';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -8,19 +10,43 @@ import { z } from 'zod';
  */
 const flag = (fallback: boolean) =>
   z
-    .enum(['on', 'off', 'true', 'false', '1', '0'])
+    .enum(['on', 'off', 'true', 'false', '1', '0'], { error: 'must be on or off' })
     .optional()
     .transform((v) => (v === undefined ? fallback : v === 'on' || v === 'true' || v === '1'));
 
-const seconds = (fallback: number, min: number, max: number) =>
-  z.coerce.number().int().min(min).max(max).default(fallback);
+const integer = (fallback: number, min: number, max: number, what = 'a whole number') => {
+  const message = `must be ${what} from ${min} to ${max}`;
+  return z.coerce
+    .number({ error: message })
+    .int(message)
+    .min(min, message)
+    .max(max, message)
+    .default(fallback);
+};
+
+/** proxy-addr's names for address ranges, accepted beside addresses and CIDR ranges */
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+function isProxyAddress(entry: string): boolean {
+  if (PROXY_RANGE_NAMES.has(entry) || isIP(entry) !== 0) return true;
+  const m = entry.match(/^(.+)\/(\d{1,3})$/);
+  if (!m) return false;
+  const version = isIP(m[1]!);
+  return version !== 0 && Number(m[2]) <= (version === 4 ? 32 : 128);
+}
 
 const EnvSchema = z.object({
-  GATEHOUSE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  GATEHOUSE_ENV: z
+    .enum(['development', 'production', 'test'], {
+      error: 'must be development, production or test',
+    })
+    .default('development'),
+  PORT: integer(3000, 0, 65535, 'a port number'),
   HOST: z.string().min(1).default('127.0.0.1'),
   PUBLIC_URL: z
-    .url({ message: 'must be an absolute URL such as https://id.example.com' })
+    .url({
+      protocol: /^https?$/,
+      error: 'must be an absolute http(s) URL such as https://id.example.com',
+    })
     .optional(),
   DATABASE_URL: z
     .string()
@@ -29,16 +55,27 @@ const EnvSchema = z.object({
   DATA_DIR: z.string().min(1).default('./data'),
   SMTP_URL: z
     .string()
-    .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
+    .regex(/^smtps?:\/\/[^/]/, 'must be an smtp:// or smtps:// URL')
     .optional(),
-  MAIL_FROM: z.string().min(3).default('Gatehouse <no-reply@gatehouse.local>'),
-  SMS_WEBHOOK_URL: z.url({ message: 'must be an http(s) URL' }).optional(),
+  MAIL_FROM: z
+    .string()
+    .regex(/@/, 'must be an address such as Gatehouse <no-reply@example.com>')
+    .default('Gatehouse <no-reply@gatehouse.local>'),
+  SMS_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, 'must be a redis:// URL')
     .optional(),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** Comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For we trust. */
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      error: 'must be one of fatal, error, warn, info, debug, trace, silent',
+    })
+    .default('info'),
+  /**
+   * Comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For we trust
+   * (also `loopback`, `linklocal`, `uniquelocal`). Checked here: Fastify would otherwise throw
+   * at start with a stack trace.
+   */
   TRUST_PROXY: z
     .string()
     .optional()
@@ -49,18 +86,51 @@ const EnvSchema = z.object({
             .map((s) => s.trim())
             .filter(Boolean)
         : [],
-    ),
+    )
+    .check((ctx) => {
+      const bad = ctx.value.filter((entry) => !isProxyAddress(entry));
+      if (bad.length > 0)
+        ctx.issues.push({
+          code: 'custom',
+          input: ctx.value,
+          message: `${bad.map((b) => JSON.stringify(b)).join(', ')} ${bad.length > 1 ? 'are not IP addresses or CIDR ranges' : 'is not an IP address or CIDR range'}`,
+        });
+    }),
   ACCOUNT_EXISTS_CHECK: flag(true),
-  ACCESS_TOKEN_TTL: seconds(600, 60, 3600),
-  SESSION_TTL: seconds(30 * 24 * 3600, 300, 365 * 24 * 3600),
-  /** PEM (PKCS#8) of an ES256 private key; when unset a key is generated and kept in the database. */
-  SIGNING_KEY: z.string().optional(),
+  ACCESS_TOKEN_TTL: integer(600, 60, 3600, 'a number of seconds'),
+  SESSION_TTL: integer(30 * 24 * 3600, 300, 365 * 24 * 3600, 'a number of seconds'),
+  /**
+   * PEM (PKCS#8) of an ES256 private key; when unset a key is generated and kept in the
+   * database. Escaped newlines (`\n`, as env files often carry them) are accepted.
+   */
+  SIGNING_KEY: z
+    .string()
+    .optional()
+    .transform((v) => v?.replace(/\\n/g, '\n'))
+    .check((ctx) => {
+      if (ctx.value === undefined) return;
+      let ok = false;
+      try {
+        const key = createPrivateKey(ctx.value);
+        ok = key.asymmetricKeyDetails?.namedCurve === 'prime256v1';
+      } catch {
+        ok = false;
+      }
+      if (!ok)
+        ctx.issues.push({
+          code: 'custom',
+          input: '[redacted]',
+          message: 'must be the PEM of a P-256 (ES256) private key',
+        });
+    }),
   /** Secret for HMACs over one-time codes and CSRF tokens; generated and kept in the database when unset. */
   SECRET_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
-  COOKIE_SECURE: z.enum(['auto', 'on', 'off']).default('auto'),
-  OUTBOX_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
-  ARGON2_MEMORY_KIB: z.coerce.number().int().min(8192).max(1_048_576).default(19456),
-  ARGON2_ITERATIONS: z.coerce.number().int().min(1).max(10).default(2),
+  COOKIE_SECURE: z
+    .enum(['auto', 'on', 'off'], { error: 'must be auto, on or off' })
+    .default('auto'),
+  OUTBOX_POLL_MS: integer(1000, 50, 60_000, 'a number of milliseconds'),
+  ARGON2_MEMORY_KIB: integer(19456, 8192, 1_048_576, 'a number of KiB'),
+  ARGON2_ITERATIONS: integer(2, 1, 10),
 });
 
 export type Env = z.input<typeof EnvSchema>;
@@ -88,18 +158,43 @@ export interface Config {
   argon2: { memoryCost: number; timeCost: number };
 }
 
-export class ConfigError extends Error {}
+/** A bad configuration: one line per bad variable, naming it and what is wrong (never its value). */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+  }
+}
 
-/** Parses the environment; throws ConfigError with one line per bad variable. */
+/**
+ * Parses the environment; throws ConfigError with one line per bad variable. An empty variable
+ * (`PORT=` in a compose file) counts as unset. Values are never echoed: some are secrets.
+ */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const parsed = EnvSchema.safeParse(env);
+  const given = Object.fromEntries(
+    Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''),
+  );
+  const parsed = EnvSchema.safeParse(given);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`);
-    throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
+    const byVariable = new Map<string, string[]>();
+    for (const issue of parsed.error.issues) {
+      const name = String(issue.path[0]);
+      const messages = byVariable.get(name) ?? [];
+      if (!messages.includes(issue.message)) messages.push(issue.message);
+      byVariable.set(name, messages);
+    }
+    throw new ConfigError(
+      [...byVariable].map(([name, messages]) => `invalid ${name}: ${messages.join('; ')}`),
+    );
   }
   const e = parsed.data;
   const dataDir = path.resolve(e.DATA_DIR);
-  const hostForUrl = e.HOST === '0.0.0.0' || e.HOST === '::' ? '127.0.0.1' : e.HOST;
+  // A wildcard address is not one a client can use; an IPv6 address needs brackets in a URL.
+  const hostForUrl =
+    e.HOST === '0.0.0.0' || e.HOST === '::'
+      ? '127.0.0.1'
+      : isIP(e.HOST) === 6
+        ? `[${e.HOST}]`
+        : e.HOST;
   return {
     env: e.GATEHOUSE_ENV,
     port: e.PORT,

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import type { Logger } from 'pino';
 import { createApp, type Gatehouse } from '../src/app';
 import { type Env, loadConfig } from '../src/config';
 import { type Database, openDatabase } from '../src/db/database';
@@ -41,6 +42,8 @@ export interface TestContextOptions {
   /** raise every rate limit (default 100x) so tests that do not test limits never hit them */
   rateLimitScale?: number;
   startWorker?: boolean;
+  /** the app's logger (default: built from LOG_LEVEL, which the harness sets to silent) */
+  logger?: Logger;
 }
 
 export interface InjectOptions {
@@ -114,6 +117,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     clock,
     rateLimitScale: options.rateLimitScale ?? 100,
     startWorker: options.startWorker ?? false,
+    ...(options.logger ? { logger: options.logger } : {}),
   });
   await gatehouse.app.ready();
 
@@ -240,4 +244,103 @@ export function expectProblem(res: TestResponse, status: number, code: string) {
     throw new Error(`expected ${status} ${code} problem+json, got ${res.status} ${ct} ${res.text}`);
   }
   if (res.text.includes('    at ')) throw new Error('a stack trace leaked into the response');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers for the identity flows (auth and sessions tests).
+
+export interface QueuedMail {
+  subject: string | null;
+  body: string | null;
+  created_at: number;
+}
+
+/**
+ * Every message queued for an address, newest first. Ids sort by time, then randomly within one
+ * millisecond, and the ManualClock stands still unless a test moves it: advance it between two
+ * sends whose order matters.
+ */
+export async function mailsTo(ctx: TestContext, email: string): Promise<QueuedMail[]> {
+  return ctx.database.db
+    .selectFrom('outbox')
+    .select(['subject', 'body', 'created_at'])
+    .where('recipient', '=', email.toLowerCase())
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .execute();
+}
+
+/** The latest code of one kind mailed to an address (told apart by the mail's subject). */
+export async function lastCodeFor(
+  ctx: TestContext,
+  email: string,
+  purpose: 'verify_email' | 'password_reset',
+): Promise<string> {
+  const marker = purpose === 'verify_email' ? 'verification code' : 'password reset code';
+  const mail = (await mailsTo(ctx, email)).find((m) => m.subject?.includes(marker));
+  const match = mail?.body?.match(/\b(\d{6})\b/);
+  if (!match) throw new Error(`no ${purpose} code was sent to ${email}`);
+  return match[1]!;
+}
+
+/** A well-formed 6-digit code that is not `code`. */
+export const otherCode = (code: string) => String((Number(code) + 1) % 1_000_000).padStart(6, '0');
+
+/** Registers without verifying; throws unless the answer is 202. */
+export async function registerOnly(
+  ctx: TestContext,
+  input: Partial<{ email: string; password: string; first_name: string; last_name: string }> = {},
+): Promise<{ email: string; password: string }> {
+  const email = input.email ?? uniqueEmail('unverified');
+  const password = input.password ?? STRONG_PASSWORD;
+  const res = await ctx.request('POST', '/v1/auth/register', {
+    body: {
+      email,
+      password,
+      first_name: input.first_name ?? 'Ada',
+      last_name: input.last_name ?? 'Lovelace',
+    },
+  });
+  if (res.status !== 202) throw new Error(`register failed: ${res.status} ${res.text}`);
+  return { email, password };
+}
+
+/**
+ * A signed-in user without a password, as after joining by invitation or OAuth: signs up, then
+ * clears the hash in the database (and tells the caches).
+ */
+export async function signUpWithoutPassword(ctx: TestContext): Promise<SignedIn> {
+  const user = await ctx.signUp();
+  await ctx.database.db
+    .updateTable('users')
+    .set({ password_hash: null })
+    .where('id', '=', user.userId)
+    .execute();
+  ctx.gatehouse.rt.bus.publish(`user:${user.userId}`);
+  return user;
+}
+
+export interface SetCookie {
+  name: string;
+  value: string;
+  attributes: Record<string, string | true>;
+}
+
+/** The Set-Cookie header a response sent for one cookie, with its attributes (keys lower-cased). */
+export function setCookieOf(res: TestResponse, name: string): SetCookie | undefined {
+  const raw = res.headers['set-cookie'];
+  const lines = Array.isArray(raw) ? raw : raw === undefined ? [] : [String(raw)];
+  for (const line of lines) {
+    const [pair, ...attrs] = line.split(';').map((p) => p.trim());
+    const eq = pair!.indexOf('=');
+    if (pair!.slice(0, eq) !== name) continue;
+    const attributes: Record<string, string | true> = {};
+    for (const attr of attrs) {
+      const i = attr.indexOf('=');
+      if (i < 0) attributes[attr.toLowerCase()] = true;
+      else attributes[attr.slice(0, i).toLowerCase()] = attr.slice(i + 1);
+    }
+    return { name, value: decodeURIComponent(pair!.slice(eq + 1)), attributes };
+  }
+  return undefined;
 }

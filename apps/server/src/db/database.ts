@@ -43,6 +43,8 @@ export function openDatabase(config: DatabaseConfig): Database {
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('foreign_keys = ON');
+    // Gathers the statistics the query planner needs (cheap; re-run periodically by the server).
+    sqlite.pragma('optimize = 0x10002');
     kysely = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
     dialect = 'sqlite';
   } else {

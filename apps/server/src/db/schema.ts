@@ -200,6 +200,7 @@ export interface RolesTable {
 }
 
 export interface MembershipsTable {
+  seq: Generated<number>;
   organization_id: string;
   user_id: string;
   status: 'active' | 'suspended';

@@ -22,7 +22,13 @@ export const mails = {
     subject: 'Your Gatehouse password was changed',
     text: `Hello ${name},\n\nThe password of your account was just changed and your other sessions were signed out.\nIf this was not you, reset your password at once.\n`,
   }),
-  addedToOrganization: (to: string, name: string, organization: string, publicUrl: string, setPasswordToken: string | null): EmailMessage => ({
+  addedToOrganization: (
+    to: string,
+    name: string,
+    organization: string,
+    publicUrl: string,
+    setPasswordToken: string | null,
+  ): EmailMessage => ({
     to,
     subject: `You were added to ${organization} on Gatehouse`,
     text: setPasswordToken

@@ -19,6 +19,17 @@ const newIdTime = (now: number) => newId('msg', now).slice(4, 14);
 export const MAX_ATTEMPTS = 8;
 const CLAIM_MS = 60_000;
 const BATCH = 20;
+/**
+ * One delivery attempt must end well inside its claim: past CLAIM_MS another worker may claim
+ * the row again and send it twice, and a stalled server would hold up the whole queue
+ * (nodemailer's own idle timeout is an hour).
+ */
+const SEND_TIMEOUT_MS = 20_000;
+
+export interface OutboxWorkerOptions {
+  /** how long one delivery attempt may take before it counts as failed (tests shorten it) */
+  sendTimeoutMs?: number;
+}
 
 export interface OutboxWorker {
   start(): void;
@@ -32,32 +43,64 @@ export interface OutboxWorker {
 export const backoffMs = (attempts: number) =>
   Math.min(30_000 * 2 ** Math.max(0, attempts - 1), 3_600_000);
 
-export function createOutboxWorker(rt: Runtime): OutboxWorker {
+/** The error's message, with the network cause (ECONNREFUSED, ...) that fetch hides in `cause`. */
+function describeError(error: unknown): string {
+  const e = error as {
+    message?: string;
+    code?: string;
+    cause?: { code?: string; message?: string };
+  };
+  const cause = e?.cause ? `: ${e.cause.code ?? e.cause.message ?? ''}` : '';
+  return `${e?.message ?? String(error)}${cause}`.slice(0, 500);
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+export function createOutboxWorker(rt: Runtime, options: OutboxWorkerOptions = {}): OutboxWorker {
   const { db, clock, config, logger } = rt;
+  const sendTimeoutMs = options.sendTimeoutMs ?? SEND_TIMEOUT_MS;
   let mailer: Transporter | undefined;
   const smtp = config.smtpUrl;
   const getMailer = () => {
-    mailer ??= nodemailer.createTransport(smtp!);
+    mailer ??= nodemailer.createTransport({
+      url: smtp!,
+      connectionTimeout: sendTimeoutMs,
+      greetingTimeout: sendTimeoutMs,
+      socketTimeout: sendTimeoutMs,
+    });
     return mailer;
   };
   const enabled = { email: Boolean(smtp), sms: Boolean(config.smsWebhookUrl) };
 
   async function send(row: OutboxTable) {
     if (row.channel === 'email') {
-      await getMailer().sendMail({
-        from: config.mailFrom,
-        to: row.recipient,
-        subject: row.subject ?? '',
-        text: row.body ?? '',
-      });
+      // The socket timeouts bound each wait; the deadline bounds a server that trickles.
+      await withDeadline(
+        getMailer().sendMail({
+          from: config.mailFrom,
+          to: row.recipient,
+          subject: row.subject ?? '',
+          text: row.body ?? '',
+        }),
+        sendTimeoutMs,
+        'SMTP delivery',
+      );
       return;
     }
     const res = await fetch(config.smsWebhookUrl!, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ to: row.recipient, body: row.body }),
-      signal: AbortSignal.timeout(10_000),
+      signal: AbortSignal.timeout(sendTimeoutMs),
     });
+    // Drain the answer so the connection is released; its content does not matter.
+    await res.arrayBuffer().catch(() => undefined);
     if (!res.ok) throw new Error(`SMS webhook answered ${res.status}`);
   }
 
@@ -92,7 +135,7 @@ export function createOutboxWorker(rt: Runtime): OutboxWorker {
     } catch (error) {
       const attempts = row.attempts + 1;
       const failed = attempts >= MAX_ATTEMPTS;
-      const message = (error as Error).message?.slice(0, 500) ?? 'unknown error';
+      const message = describeError(error);
       await db
         .updateTable('outbox')
         .set({

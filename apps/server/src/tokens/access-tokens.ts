@@ -28,6 +28,7 @@ export class AccessTokens {
   ) {}
 
   async sign(claims: Pick<AccessClaims, 'sub' | 'sid' | 'org' | 'amr'>): Promise<string> {
+    await this.keys.fresh();
     const key = this.keys.active();
     if (!key) throw new Error('no active signing key');
     const iat = Math.floor(this.now() / 1000);

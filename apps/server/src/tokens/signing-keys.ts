@@ -101,7 +101,19 @@ export class SigningKeyStore {
     }
   }
 
+  /**
+   * Re-reads the keys when the copy in memory is older than `maxAgeMs` (by the app's clock), so
+   * a rotation made on another node or by the CLI is signed with here too. Called before
+   * signing (sign-in and refresh, not the per-request hot path).
+   */
+  async fresh(maxAgeMs = 30_000): Promise<void> {
+    if (this.now() - this.loadedAt > maxAgeMs) await this.reload();
+  }
+
+  private loadedAt = Number.NEGATIVE_INFINITY;
+
   async reload() {
+    this.loadedAt = this.now();
     const rows = await this.db
       .selectFrom('signing_keys')
       .selectAll()

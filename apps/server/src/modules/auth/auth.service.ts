@@ -53,10 +53,19 @@ export function createAuthService(rt: Runtime, sessions: SessionService) {
     await limits.consume('registerPerIp', meta.ip ?? 'unknown');
     // Slow work before the transaction: SQLite has one writer, and a hash inside it would stall everyone.
     const passwordHash = await hasher.hash(input.password);
+    // One message per address per cooldown, counted on every path below, not only those that
+    // send a code: otherwise register + resend-otp tells a verified account (202) from a new
+    // address (429 resend_cooldown), and repeated sign-ups with a taken address flood its owner
+    // with "already have an account" mails. A limiter failure only ever skips a mail.
+    const mayMail = await limits.consume('otpSendPerEmail', input.email).then(
+      () => true,
+      () => false,
+    );
     const now = clock.now();
-    const sendsCode = await db.transaction().execute(async (trx) => {
+    await db.transaction().execute(async (trx) => {
       const existing = await findUserByEmail(trx, input.email);
       if (!existing) {
+        // A new account always gets its code, cooldown or not: without it nobody could verify.
         const id = newId('usr', now);
         await insertUser(
           trx,
@@ -77,24 +86,24 @@ export function createAuthService(rt: Runtime, sessions: SessionService) {
           { actor: { type: 'user', id }, action: 'user.registered', target: { type: 'user', id } },
           now,
         );
-        return true;
+        return;
       }
-      // The address exists: say nothing different to the caller; tell the owner by mail.
+      // The address exists: say nothing different to the caller; tell the owner by mail (once
+      // per cooldown; during it, the code or notice already sent stands).
+      if (!mayMail) return;
       // An unverified account gets a fresh code (its password is NOT replaced: whoever
       // registered first keeps theirs until the mailbox owner resets it).
       if (existing.email_verified_at === null) {
         const code = await issueCode(trx, rt.secretKey, existing.id, 'verify_email', now);
         await enqueueEmail(trx, mails.verifyEmail(existing.email, existing.first_name, code), now);
-        return true;
+        return;
       }
       await enqueueEmail(
         trx,
         mails.alreadyRegistered(existing.email, existing.first_name, rt.config.publicUrl),
         now,
       );
-      return false;
     });
-    if (sendsCode) await limits.consume('otpSendPerEmail', input.email).catch(() => {});
     rt.notifyOutbox();
     return ACCEPTED;
   }
@@ -107,8 +116,11 @@ export function createAuthService(rt: Runtime, sessions: SessionService) {
     await limits.consume('otpVerifyPerIp', meta.ip ?? 'unknown');
     await limits.consume('otpVerifyPerAccount', `verify:${input.email}`);
     const user = await findUserByEmail(db, input.email);
-    if (!user) throw new AppError('invalid_code');
-    if (user.email_verified_at !== null) throw new AppError('already_verified');
+    // An unknown address and a verified one answer exactly like an account with no live code:
+    // distinct answers ("invalid_code", "already_verified") would let anyone probe which
+    // addresses have an account, with no trace in any mailbox (SPEC §4: responses never reveal
+    // that). A second use of a good code reads "expired or already used", which is true.
+    if (!user || user.email_verified_at !== null) throw new AppError('code_expired');
     const now = clock.now();
     const result = await db.transaction().execute(async (trx) => {
       const check = await checkCode(trx, rt.secretKey, user.id, 'verify_email', input.code, now);
@@ -226,7 +238,9 @@ export function createAuthService(rt: Runtime, sessions: SessionService) {
     await limits.consume('otpVerifyPerIp', meta.ip ?? 'unknown');
     await limits.consume('otpVerifyPerAccount', `reset:${input.email}`);
     const user = await findUserByEmail(db, input.email);
-    if (user?.status !== 'active') throw new AppError('invalid_code');
+    // Same answer as an active account with no pending reset code (checkCode's code_expired):
+    // a different one for unknown addresses would tell, silently, which addresses are registered.
+    if (user?.status !== 'active') throw new AppError('code_expired');
     const now = clock.now();
     const resetToken = randomToken();
     const result = await db.transaction().execute(async (trx) => {

@@ -82,7 +82,20 @@ export async function checkCode(
     .where('consumed_at', 'is', null)
     .returning('attempts')
     .executeTakeFirst();
-  if (!spent) return { ok: false, reason: 'too_many_attempts' };
+  if (!spent) {
+    // Either the attempts ran out, or another request consumed (or a new code voided) this one
+    // between our read and this update: on PostgreSQL the UPDATE re-checks its WHERE after the
+    // other transaction commits. Tell them apart, so the loser of two simultaneous right answers
+    // hears "used" (code_expired), not a misleading too_many_attempts.
+    const current = await trx
+      .selectFrom('one_time_codes')
+      .select('consumed_at')
+      .where('id', '=', row.id)
+      .executeTakeFirst();
+    return current?.consumed_at != null
+      ? { ok: false, reason: 'code_expired' }
+      : { ok: false, reason: 'too_many_attempts' };
+  }
   if (!safeEqualHex(hmacCode(secretKey, `${purpose}:${userId}`, code), row.code_hash)) {
     const attemptsLeft = row.max_attempts - Number(spent.attempts);
     return attemptsLeft > 0

@@ -1,4 +1,5 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
+import type { Dialect } from '../../db/dialect';
 import type { DB } from '../../db/schema';
 
 type Executor = Kysely<DB> | Transaction<DB>;
@@ -6,6 +7,8 @@ type Executor = Kysely<DB> | Transaction<DB>;
 export interface MemberQuery {
   search?: string;
   role?: string;
+  /** fewer holders than a page walk would visit: drive the query from the grants */
+  roleIsRare?: boolean;
   account?: string;
   status?: 'active' | 'suspended';
   sort: 'name' | 'email' | 'joined';
@@ -28,7 +31,7 @@ const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
  * page costs the same at 100,000 members as at 100. Sorting and searching use the copies of
  * name and email kept on memberships (indexed per organization), not a join.
  */
-export function listMembers(db: Executor, orgId: string, q: MemberQuery) {
+export function listMembers(db: Executor, dialect: Dialect, orgId: string, q: MemberQuery) {
   const col = SORT_COLUMN[q.sort];
   let query = db
     .selectFrom('memberships')
@@ -47,68 +50,46 @@ export function listMembers(db: Executor, orgId: string, q: MemberQuery) {
     .where('memberships.organization_id', '=', orgId);
   if (q.status) query = query.where('memberships.status', '=', q.status);
   if (q.search) {
-    const term = `%${escapeLike(q.search.toLowerCase())}%`;
-    query = query.where((eb) =>
-      eb.or([
-        sql<boolean>`memberships.sort_name like ${term} escape '\\'`,
-        sql<boolean>`memberships.email like ${term} escape '\\'`,
-      ]),
-    );
+    const term = q.search.toLowerCase();
+    if ([...term].length >= 3) {
+      // Substring, through the trigram index of each engine (see migration 0002).
+      query =
+        dialect === 'sqlite'
+          ? query.where('memberships.seq', 'in', sql<number>`(select rowid from member_search where member_search match ${`"${term.replace(/"/g, '""')}"`})`)
+          : query.where(sql<boolean>`(memberships.sort_name || ' ' || memberships.email) like ${`%${escapeLike(term)}%`} escape '\\'`);
+    } else {
+      // One or two characters are too short for trigrams: they match a prefix of name or email.
+      const prefix = `${escapeLike(term)}%`;
+      query = query.where((eb) =>
+        eb.or([
+          sql<boolean>`memberships.sort_name like ${prefix} escape '\\'`,
+          sql<boolean>`memberships.email like ${prefix} escape '\\'`,
+        ]),
+      );
+    }
   }
+  // A role held by few members is best found from the grants (IN: start from those few); a
+  // role held by many, by walking the sorted members and probing each (EXISTS: stops after one
+  // page). The service counts the holders first (one index range) and says which.
   if (q.role) {
     const role = q.role;
-    query =
-      role === 'owner'
-        ? query.where(
-            'memberships.user_id',
-            '=',
-            db.selectFrom('organizations').select('owner_user_id').where('id', '=', orgId),
-          )
-        : query.where((eb) =>
-            eb.exists(
-              eb
-                .selectFrom('grants')
-                .select('grants.id')
-                .where('grants.organization_id', '=', orgId)
-                .whereRef('grants.user_id', '=', 'memberships.user_id')
-                .where('grants.role', '=', role),
-            ),
-          );
+    if (role === 'owner') {
+      query = query.where('memberships.user_id', '=', db.selectFrom('organizations').select('owner_user_id').where('id', '=', orgId));
+    } else if (q.roleIsRare) {
+      query = query.where('memberships.user_id', 'in', db.selectFrom('grants').select('grants.user_id').where('grants.organization_id', '=', orgId).where('grants.role', '=', role));
+    } else {
+      query = query.where((eb) =>
+        eb.exists(eb.selectFrom('grants').select('grants.id').where('grants.organization_id', '=', orgId).whereRef('grants.user_id', '=', 'memberships.user_id').where('grants.role', '=', role)),
+      );
+    }
   }
   if (q.account) {
     const account = q.account;
+    const scopes = db.selectFrom('resources').select('resources.id').where('resources.organization_id', '=', orgId).where('resources.account_id', '=', account);
     query = query.where((eb) =>
       eb.or([
-        eb.exists(
-          eb
-            .selectFrom('grants')
-            .select('grants.id')
-            .where('grants.organization_id', '=', orgId)
-            .whereRef('grants.user_id', '=', 'memberships.user_id')
-            .where((g) =>
-              g.or([
-                g('grants.scope_id', '=', account),
-                g(
-                  'grants.scope_id',
-                  'in',
-                  g
-                    .selectFrom('resources')
-                    .select('resources.id')
-                    .where('resources.organization_id', '=', orgId)
-                    .where('resources.account_id', '=', account),
-                ),
-              ]),
-            ),
-        ),
-        eb(
-          'memberships.user_id',
-          '=',
-          eb
-            .selectFrom('accounts')
-            .select('accounts.owner_user_id')
-            .where('accounts.organization_id', '=', orgId)
-            .where('accounts.id', '=', account),
-        ),
+        eb('memberships.user_id', 'in', eb.selectFrom('grants').select('grants.user_id').where('grants.organization_id', '=', orgId).where((g) => g.or([g('grants.scope_id', '=', account), g('grants.scope_id', 'in', scopes)]))),
+        eb('memberships.user_id', '=', eb.selectFrom('accounts').select('accounts.owner_user_id').where('accounts.organization_id', '=', orgId).where('accounts.id', '=', account)),
       ]),
     );
   }
@@ -173,3 +154,6 @@ export const countMemberships = async (db: Executor, userId: string) =>
         .executeTakeFirstOrThrow()
     ).n,
   );
+
+export const countRoleHolders = async (db: Executor, orgId: string, role: string) =>
+  Number((await db.selectFrom('grants').select((eb) => eb.fn.countAll().as('n')).where('organization_id', '=', orgId).where('role', '=', role).executeTakeFirstOrThrow()).n);

@@ -29,20 +29,45 @@ export const toGrantView = (g: GrantsTable) => ({
   created_at: toIso(g.created_at),
 });
 
-const encodeCursor = (value: string | number, userId: string) =>
-  Buffer.from(JSON.stringify([value, userId])).toString('base64url');
-function decodeCursor(cursor: string): { value: string | number; userId: string } {
+type SortKey = 'name' | 'email' | 'joined';
+
+/**
+ * A cursor carries the sort it was made for with the last row's (sort value, user id). A cursor
+ * replayed under another sort would compare a text value with the bigint `joined_at` (a 500 on
+ * PostgreSQL) or silently skip rows, so a mismatch is a 400 like any malformed cursor.
+ */
+const encodeCursor = (sort: SortKey, value: string | number, userId: string) =>
+  Buffer.from(JSON.stringify([sort, value, userId])).toString('base64url');
+function decodeCursor(cursor: string, sort: SortKey): { value: string | number; userId: string } {
   try {
-    const [value, userId] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as [
+    const [s, value, userId] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as [
+      unknown,
       unknown,
       unknown,
     ];
-    if ((typeof value === 'string' || typeof value === 'number') && typeof userId === 'string')
-      return { value, userId };
+    const valueFits =
+      sort === 'joined' ? Number.isSafeInteger(value) : typeof value === 'string';
+    if (s === sort && valueFits && typeof userId === 'string')
+      return { value: value as string | number, userId };
   } catch {}
   throw new AppError('validation_failed', 'The cursor is not valid', {
-    errors: [{ path: 'query.cursor', message: 'not a cursor from this list' }],
+    errors: [{ path: 'query.cursor', message: 'not a cursor from this list and sort' }],
   });
+}
+
+/**
+ * PostgreSQL refuses text holding U+0000 (an error, hence a 500); SQLite would just match
+ * nothing. Either way it cannot be part of a name, an email, a role or an id: a 400.
+ */
+function assertNoNul(query: Record<string, unknown>, keys: string[]) {
+  const bad = keys.filter((k) => {
+    const value = query[k];
+    return typeof value === 'string' && value.includes('\u0000');
+  });
+  if (bad.length > 0)
+    throw new AppError('validation_failed', 'The querystring is not valid', {
+      errors: bad.map((k) => ({ path: `query.${k}`, message: 'must not contain NUL characters' })),
+    });
 }
 
 export type BulkAction = 'remove' | 'suspend' | 'reactivate';
@@ -331,10 +356,11 @@ export function createMemberService(rt: Runtime, access: AccessService) {
     ) {
       const facts = await access.loadOrg(orgId);
       assertThat(facts, 'not_found');
-      const rows = await repo.listMembers(db, orgId, {
+      assertNoNul(query, ['search', 'role', 'account']);
+      const rows = await repo.listMembers(db, rt.dialect, orgId, {
         ...query,
         search: query.search || undefined,
-        after: query.cursor ? decodeCursor(query.cursor) : undefined,
+        after: query.cursor ? decodeCursor(query.cursor, query.sort) : undefined,
       });
       const page = rows.slice(0, query.limit);
       const grants = await repo.findGrantsOfMembers(
@@ -361,7 +387,7 @@ export function createMemberService(rt: Runtime, access: AccessService) {
           grants: (byUser.get(r.user_id) ?? []).map(toGrantView),
         })),
         next_cursor:
-          rows.length > query.limit && last ? encodeCursor(sortValue(last), last.user_id) : null,
+          rows.length > query.limit && last ? encodeCursor(query.sort, sortValue(last), last.user_id) : null,
       };
     },
 

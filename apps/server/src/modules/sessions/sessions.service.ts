@@ -271,8 +271,10 @@ export function createSessionService(rt: Runtime) {
           return { kind: 'reused' as const, sessionId: known.session_id };
         }
         const session = await repo.findSessionById(trx, spent.session_id);
-        if (!session || session.revoked_at !== null || session.expires_at <= now)
-          return { kind: 'dead' as const };
+        if (!session || session.revoked_at !== null) return { kind: 'dead' as const };
+        // An expired session answers like an expired access token does in `usable`
+        // (invalid_token), not session_revoked: nobody revoked it, the client signs in again.
+        if (session.expires_at <= now) return { kind: 'expired' as const };
         const user = await findUserById(trx, session.user_id);
         if (user?.status !== 'active') return { kind: 'inactive' as const };
         const next = randomToken();
@@ -295,6 +297,8 @@ export function createSessionService(rt: Runtime) {
           );
         case 'dead':
           throw new AppError('session_revoked');
+        case 'expired':
+          throw new AppError('invalid_token', 'The session has expired');
         case 'inactive':
           throw new AppError('user_inactive');
       }
@@ -312,7 +316,9 @@ export function createSessionService(rt: Runtime) {
         const session = await repo.findSessionById(trx, sessionId);
         // Another user's session id answers exactly like a missing one.
         if (!session || session.user_id !== userId || session.revoked_at !== null) return false;
-        await repo.revokeSession(trx, sessionId, reason, now);
+        // The guarded UPDATE decides, not the read above: of two simultaneous revocations only
+        // one changes the row, and only that one answers 204 and writes the audit event.
+        if (!(await repo.revokeSession(trx, sessionId, reason, now))) return false;
         await insertAuditEvent(
           trx,
           meta,

@@ -31,6 +31,8 @@ export function setupRoutes(app: App, { setup, rt }: { rt: Runtime; setup: Setup
         tags,
         summary: 'The first-admin setup page (HTML), opened from the link printed at start',
         querystring: z.object({ token: z.string().max(200).optional() }),
+        produces: ['text/html'],
+        response: { 200: z.string().describe('an HTML page') },
       },
       config: { auth: 'public' },
     },

@@ -5,8 +5,14 @@ import type { App } from '../../http/types';
 import type { Runtime } from '../../runtime';
 
 const tags = ['system'];
+/**
+ * The JWKS is what other services trust, so it is served as the database has it: another node
+ * may have rotated keys. Re-read at most this often (clients cache the document anyway).
+ */
+const JWKS_RELOAD_MS = 10_000;
 
 export function systemRoutes(app: App, { rt }: { rt: Runtime }) {
+  let keysLoadedAt = rt.clock.now();
   app.get(
     '/health',
     {
@@ -43,7 +49,18 @@ export function systemRoutes(app: App, { rt }: { rt: Runtime }) {
   app.get(
     '/metrics',
     {
-      schema: { tags, summary: 'Prometheus metrics (text exposition format)', hide: false },
+      schema: {
+        tags,
+        summary: 'Prometheus metrics (text exposition format)',
+        produces: ['text/plain'],
+        response: {
+          200: z
+            .string()
+            .describe(
+              'requests and latencies by route, sign-ins, authentication failures, outbox deliveries',
+            ),
+        },
+      },
       config: { auth: 'public' },
     },
     async (_req, reply) => {
@@ -62,7 +79,15 @@ export function systemRoutes(app: App, { rt }: { rt: Runtime }) {
       },
       config: { auth: 'public' },
     },
-    async (_req, reply) => {
+    async (req, reply) => {
+      const now = rt.clock.now();
+      if (now - keysLoadedAt >= JWKS_RELOAD_MS) {
+        keysLoadedAt = now;
+        // A database hiccup must not take the JWKS down: serve the keys already loaded.
+        await rt.keys.reload().catch((err: Error) => {
+          req.log.warn({ err: err.message }, 'could not reload signing keys');
+        });
+      }
       // Short cache: clients refetch soon after a rotation, and on an unknown kid anyway.
       reply.header('cache-control', 'public, max-age=300');
       return rt.keys.jwks();

@@ -43,13 +43,18 @@ export function meRoutes(app: App, { users }: { rt: Runtime; users: UserService 
     async (req) => users.replaceMetadata(userOf(req), req.body, requestMeta(req)),
   );
 
-  // The avatar is sent as the raw image body; its type is checked from its bytes.
+  // The avatar is sent as the raw image body; its type is checked from its bytes. Only raw
+  // bytes are parsed here: a JSON or form body is refused as an unsupported media type.
   app.register(async (scope) => {
-    scope.addContentTypeParser(
-      IMAGE_TYPES,
-      { parseAs: 'buffer', bodyLimit: AVATAR_MAX_BYTES },
-      (_req, body, done) => done(null, body),
-    );
+    scope.removeAllContentTypeParsers();
+    // Any image/* type (and plain bytes): the bytes decide, so a GIF is unsupported_image.
+    for (const type of [/^image\/[\w.+-]+\s*(;|$)/, 'application/octet-stream']) {
+      scope.addContentTypeParser(
+        type,
+        { parseAs: 'buffer', bodyLimit: AVATAR_MAX_BYTES },
+        (_req, body, done) => done(null, body),
+      );
+    }
     scope.put(
       '/v1/me/avatar',
       {
@@ -84,6 +89,12 @@ export function meRoutes(app: App, { users }: { rt: Runtime; users: UserService 
         tags,
         summary: 'An avatar image (public; its id is unguessable and changes with the image)',
         params: z.object({ id: z.string().min(1).max(64) }),
+        produces: ['image/png', 'image/jpeg', 'image/webp'],
+        response: {
+          200: z
+            .custom<Buffer>((v) => Buffer.isBuffer(v))
+            .meta({ type: 'string', format: 'binary', description: 'the image bytes' }),
+        },
       },
       config: { auth: 'public' },
     },

@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
+import type { Dialect } from '../../db/dialect';
 import type { DB, UsersTable } from '../../db/schema';
 
 export type UserRow = UsersTable;
@@ -7,6 +8,19 @@ type Executor = Kysely<DB> | Transaction<DB>;
 /** Users are global (a person may belong to many organizations), so these take no organization id. */
 export const findUserById = (db: Executor, id: string) =>
   db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+
+/**
+ * Reads the user to change it: on PostgreSQL the row stays locked until the transaction ends, so
+ * two concurrent read-modify-writes (settings merged key by key) cannot lose one another's keys.
+ * SQLite has a single writer and no row locks; its transactions are already serialised.
+ */
+export const findUserByIdForUpdate = (db: Executor, id: string, dialect: Dialect) =>
+  db
+    .selectFrom('users')
+    .selectAll()
+    .where('id', '=', id)
+    .$if(dialect === 'postgres', (q) => q.forUpdate())
+    .executeTakeFirst();
 
 export const findUserByEmail = (db: Executor, email: string) =>
   db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();

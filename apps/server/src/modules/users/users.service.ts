@@ -1,11 +1,13 @@
 import { AVATAR_MAX_BYTES, METADATA_MAX_BYTES } from '@gatehouse/contracts';
+import type { Transaction } from 'kysely';
+import type { DB } from '../../db/schema';
 import type { RequestMeta, UserPrincipal } from '../../http/context';
 import { AppError } from '../../http/errors';
 import { newId } from '../../lib/ids';
 import type { Runtime } from '../../runtime';
 import { insertAuditEvent } from '../audit/audit.repo';
 import { parseJsonObject, SETTINGS_KEYS, toProfile } from './users.presenter';
-import { findUserById, type UserRow, updateUser } from './users.repo';
+import { findUserById, findUserByIdForUpdate, type UserRow, updateUser } from './users.repo';
 
 const timezoneCache = new Map<string, boolean>();
 /** An IANA zone name the runtime knows ("Europe/Berlin", "UTC"); offsets like "+02:00" are refused. */
@@ -23,6 +25,17 @@ export function isValidTimezone(name: string): boolean {
     if (timezoneCache.size < 1000) timezoneCache.set(name, known);
   }
   return known;
+}
+
+/**
+ * The zone as the runtime spells it when only the case differs ("europe/berlin" is stored as
+ * "Europe/Berlin"); other names are kept as given (aliases such as Europe/Kyiv are not
+ * rewritten to the runtime's older spelling). Null for an unknown zone.
+ */
+export function canonicalTimezone(name: string): string | null {
+  if (!isValidTimezone(name)) return null;
+  const resolved = new Intl.DateTimeFormat('en', { timeZone: name }).resolvedOptions().timeZone;
+  return resolved.toLowerCase() === name.toLowerCase() ? resolved : name;
 }
 
 /** Sniffs the image type from its first bytes; the file name and declared type are not trusted. */
@@ -55,6 +68,13 @@ export interface UpdateMeInput {
   email?: unknown;
 }
 
+/** Columns holding JSON text; the audit log shows their parsed value. */
+const JSON_COLUMNS = new Set<keyof UserRow>(['user_settings', 'user_metadata']);
+const auditValue = (key: keyof UserRow, value: unknown) =>
+  JSON_COLUMNS.has(key) && typeof value === 'string' ? parseJsonObject(value) : value;
+
+type Changes = Partial<Omit<UserRow, 'id'>>;
+
 export function createUserService(rt: Runtime) {
   const { db, clock, caches, bus } = rt;
   const load = async (id: string): Promise<UserRow> => {
@@ -62,20 +82,35 @@ export function createUserService(rt: Runtime) {
     if (!user) throw new AppError('unauthenticated');
     return user;
   };
+  const present = (user: UserRow) => toProfile(user, rt.config.publicUrl);
 
-  /** Writes changed columns of the user with an audit event (before/after of what changed). */
+  /**
+   * One change of the caller's own user, in one transaction: `decide` sees the row as it is now
+   * (locked on PostgreSQL, so concurrent changes cannot lose each other's writes) and returns the
+   * columns to write; `alsoInside` does related writes (the avatar bytes) in the same
+   * transaction. Columns whose value does not change are dropped; when nothing is left, nothing
+   * is written (not even `alsoInside`) and nothing audited. Otherwise one audit event records
+   * before and after.
+   */
   async function change(
     principal: UserPrincipal,
     action: string,
-    changes: Partial<UserRow>,
     meta: RequestMeta,
+    decide: (before: UserRow) => Changes,
+    alsoInside?: (trx: Transaction<DB>, now: number) => Promise<void>,
   ) {
     const now = clock.now();
-    await db.transaction().execute(async (trx) => {
-      const before = await findUserById(trx, principal.userId);
+    const changed = await db.transaction().execute(async (trx) => {
+      const before = await findUserByIdForUpdate(trx, principal.userId, rt.dialect);
       if (!before) throw new AppError('unauthenticated');
+      const wanted = decide(before);
+      const keys = (Object.keys(wanted) as (keyof Changes)[]).filter(
+        (k) => wanted[k] !== before[k],
+      );
+      if (keys.length === 0) return false;
+      await alsoInside?.(trx, now);
+      const changes = Object.fromEntries(keys.map((k) => [k, wanted[k]])) as Changes;
       await updateUser(trx, principal.userId, { ...changes, updated_at: now });
-      const keys = Object.keys(changes) as (keyof UserRow)[];
       await insertAuditEvent(
         trx,
         meta,
@@ -84,27 +119,28 @@ export function createUserService(rt: Runtime) {
           action,
           target: { type: 'user', id: principal.userId },
           changes: {
-            before: Object.fromEntries(
-              keys.map((k) => [k, k === 'avatar_id' ? before[k] : before[k]]),
-            ),
-            after: Object.fromEntries(keys.map((k) => [k, changes[k]])),
+            before: Object.fromEntries(keys.map((k) => [k, auditValue(k, before[k])])),
+            after: Object.fromEntries(keys.map((k) => [k, auditValue(k, changes[k])])),
           },
         },
         now,
       );
+      return true;
     });
-    bus.publish(`user:${principal.userId}`);
-    return toProfile(await load(principal.userId), rt.config.publicUrl);
+    // After commit: this node's cache (and, through Redis, every other node's) forgets the user.
+    if (changed) bus.publish(`user:${principal.userId}`);
+    return present(await load(principal.userId));
   }
 
   return {
     async profile(userId: string) {
-      return toProfile(await load(userId), rt.config.publicUrl);
+      return present(await load(userId));
     },
 
     /**
      * Name, mobile, timezone and settings. Settings merge key by key (unknown keys were already
-     * dropped by the schema); `timezone` top-level and `user_settings.timezone` are one value.
+     * dropped by the schema); `timezone` top-level and `user_settings.timezone` are one value,
+     * kept in the `timezone` column only.
      */
     async update(principal: UserPrincipal, input: UpdateMeInput, meta: RequestMeta) {
       if (input.email !== undefined)
@@ -112,37 +148,38 @@ export function createUserService(rt: Runtime) {
           'email_read_only',
           'Users cannot change their email; ask an administrator',
         );
-      const user = await load(principal.userId);
       const settingsTz = input.user_settings?.timezone as string | undefined;
       if (
         input.timezone !== undefined &&
         settingsTz !== undefined &&
-        input.timezone !== settingsTz
+        input.timezone?.toLowerCase() !== settingsTz.toLowerCase()
       ) {
         throw invalid('body.timezone', 'timezone and user_settings.timezone disagree');
       }
-      const timezone = input.timezone !== undefined ? input.timezone : settingsTz;
-      if (typeof timezone === 'string' && !isValidTimezone(timezone)) {
+      const given = input.timezone !== undefined ? input.timezone : settingsTz;
+      const timezone = typeof given === 'string' ? canonicalTimezone(given) : given;
+      if (timezone === null && given !== null) {
         throw invalid(
           input.timezone !== undefined ? 'body.timezone' : 'body.user_settings.timezone',
           'must be an IANA time zone such as Europe/Berlin',
         );
       }
-      const changes: Partial<UserRow> = {};
-      if (input.first_name !== undefined) changes.first_name = input.first_name;
-      if (input.last_name !== undefined) changes.last_name = input.last_name;
-      if (input.mobile !== undefined) changes.mobile = input.mobile;
-      if (timezone !== undefined) changes.timezone = timezone;
-      if (input.user_settings) {
-        const stored = parseJsonObject(user.user_settings);
-        for (const key of SETTINGS_KEYS) {
-          if (key !== 'timezone' && input.user_settings[key] !== undefined)
-            stored[key] = input.user_settings[key];
+      return change(principal, 'user.updated', meta, (before) => {
+        const changes: Changes = {};
+        if (input.first_name !== undefined) changes.first_name = input.first_name;
+        if (input.last_name !== undefined) changes.last_name = input.last_name;
+        if (input.mobile !== undefined) changes.mobile = input.mobile;
+        if (timezone !== undefined) changes.timezone = timezone;
+        if (input.user_settings) {
+          const stored = parseJsonObject(before.user_settings);
+          for (const key of SETTINGS_KEYS) {
+            if (key !== 'timezone' && input.user_settings[key] !== undefined)
+              stored[key] = input.user_settings[key];
+          }
+          changes.user_settings = JSON.stringify(stored);
         }
-        changes.user_settings = JSON.stringify(stored);
-      }
-      if (Object.keys(changes).length === 0) return toProfile(user, rt.config.publicUrl);
-      return change(principal, 'user.updated', changes, meta);
+        return changes;
+      });
     },
 
     /** Replaces the whole metadata object (callers merge on their side), at most 16 KiB. */
@@ -154,41 +191,56 @@ export function createUserService(rt: Runtime) {
       const text = JSON.stringify(metadata);
       if (Buffer.byteLength(text) > METADATA_MAX_BYTES)
         throw invalid('body', `user_metadata is larger than ${METADATA_MAX_BYTES} bytes`);
-      return change(principal, 'user.metadata_replaced', { user_metadata: text }, meta);
+      return change(principal, 'user.metadata_replaced', meta, () => ({ user_metadata: text }));
     },
 
+    /**
+     * Stores the image and points the user at it in one transaction, so the profile never
+     * names an avatar that is not there. A new id per image: the URL is cached forever.
+     */
     async setAvatar(principal: UserPrincipal, data: Buffer, meta: RequestMeta) {
       if (data.length === 0) throw invalid('body', 'the image is empty');
       if (data.length > AVATAR_MAX_BYTES)
         throw new AppError('payload_too_large', 'The avatar may be at most 1 MiB');
       const type = sniffImageType(data);
       if (!type) throw new AppError('unsupported_image');
-      const now = clock.now();
-      const id = newId('avt', now);
-      await db.transaction().execute(async (trx) => {
-        await trx
-          .insertInto('avatars')
-          .values({
-            id,
-            user_id: principal.userId,
-            content_type: type,
-            data,
-            size: data.length,
-            created_at: now,
-          })
-          .execute();
-        await trx
-          .deleteFrom('avatars')
-          .where('user_id', '=', principal.userId)
-          .where('id', '!=', id)
-          .execute();
-      });
-      return change(principal, 'user.avatar_set', { avatar_id: id }, meta);
+      const id = newId('avt', clock.now());
+      return change(
+        principal,
+        'user.avatar_set',
+        meta,
+        () => ({ avatar_id: id }),
+        async (trx, now) => {
+          await trx
+            .insertInto('avatars')
+            .values({
+              id,
+              user_id: principal.userId,
+              content_type: type,
+              data,
+              size: data.length,
+              created_at: now,
+            })
+            .execute();
+          await trx
+            .deleteFrom('avatars')
+            .where('user_id', '=', principal.userId)
+            .where('id', '!=', id)
+            .execute();
+        },
+      );
     },
 
     async deleteAvatar(principal: UserPrincipal, meta: RequestMeta) {
-      await db.deleteFrom('avatars').where('user_id', '=', principal.userId).execute();
-      return change(principal, 'user.avatar_removed', { avatar_id: null }, meta);
+      return change(
+        principal,
+        'user.avatar_removed',
+        meta,
+        () => ({ avatar_id: null }),
+        async (trx) => {
+          await trx.deleteFrom('avatars').where('user_id', '=', principal.userId).execute();
+        },
+      );
     },
 
     async avatar(id: string) {
