@@ -197,7 +197,12 @@ export async function createApp(deps: AppDeps): Promise<Gatehouse> {
       reply
         .code(400)
         .type('application/problem+json')
-        .send(JSON.stringify({ ...problem('validation_failed', `The request is not valid (${error.message})`), request_id: req.id }));
+        .send(
+          JSON.stringify({
+            ...problem('validation_failed', `The request is not valid (${error.message})`),
+            request_id: req.id,
+          }),
+        );
     },
   }).withTypeProvider<ZodTypeProvider>() as App;
 

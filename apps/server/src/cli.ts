@@ -58,12 +58,21 @@ async function main() {
       return;
     }
     case 'seed': {
-      const { values } = parseArgs({ args, options: { members: { type: 'string', default: '1000' }, template: { type: 'string', default: 'media' } } });
+      const { values } = parseArgs({
+        args,
+        options: {
+          members: { type: 'string', default: '1000' },
+          template: { type: 'string', default: 'media' },
+        },
+      });
       const members = Number(values.members);
-      if (!Number.isInteger(members) || members < 0 || members > 10_000_000) fail('--members must be a whole number', 2);
+      if (!Number.isInteger(members) || members < 0 || members > 10_000_000)
+        fail('--members must be a whole number', 2);
       const started = Date.now();
       const seeded = await seedOrganization(database.db, { members, template: values.template });
-      process.stdout.write(`organization ${seeded.orgId} with ${members} members (owner ${seeded.ownerId}) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+      process.stdout.write(
+        `organization ${seeded.orgId} with ${members} members (owner ${seeded.ownerId}) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+      );
       await database.close();
       return;
     }

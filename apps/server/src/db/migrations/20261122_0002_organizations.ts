@@ -21,37 +21,57 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('organizations_owner_idx').on('organizations').column('owner_user_id').execute();
+  await db.schema
+    .createIndex('organizations_owner_idx')
+    .on('organizations')
+    .column('owner_user_id')
+    .execute();
 
   await db.schema
     .createTable('accounts')
     .addColumn('id', 'text', (c) => c.primaryKey())
-    .addColumn('organization_id', 'text', (c) => c.notNull().references('organizations.id').onDelete('cascade'))
+    .addColumn('organization_id', 'text', (c) =>
+      c.notNull().references('organizations.id').onDelete('cascade'),
+    )
     .addColumn('name', 'text', (c) => c.notNull())
     .addColumn('product', 'text', (c) => c.notNull())
     .addColumn('owner_user_id', 'text', (c) => c.notNull().references('users.id'))
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('accounts_org_idx').on('accounts').columns(['organization_id', 'id']).execute();
+  await db.schema
+    .createIndex('accounts_org_idx')
+    .on('accounts')
+    .columns(['organization_id', 'id'])
+    .execute();
 
   await db.schema
     .createTable('resources')
     .addColumn('id', 'text', (c) => c.primaryKey())
-    .addColumn('organization_id', 'text', (c) => c.notNull().references('organizations.id').onDelete('cascade'))
-    .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+    .addColumn('organization_id', 'text', (c) =>
+      c.notNull().references('organizations.id').onDelete('cascade'),
+    )
+    .addColumn('account_id', 'text', (c) =>
+      c.notNull().references('accounts.id').onDelete('cascade'),
+    )
     .addColumn('parent_id', 'text')
     .addColumn('type', 'text', (c) => c.notNull())
     .addColumn('name', 'text', (c) => c.notNull())
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('resources_account_idx').on('resources').columns(['organization_id', 'account_id', 'id']).execute();
+  await db.schema
+    .createIndex('resources_account_idx')
+    .on('resources')
+    .columns(['organization_id', 'account_id', 'id'])
+    .execute();
 
   await db.schema
     .createTable('roles')
     .addColumn('id', 'text', (c) => c.primaryKey())
-    .addColumn('organization_id', 'text', (c) => c.notNull().references('organizations.id').onDelete('cascade'))
+    .addColumn('organization_id', 'text', (c) =>
+      c.notNull().references('organizations.id').onDelete('cascade'),
+    )
     .addColumn('key', 'text', (c) => c.notNull())
     .addColumn('name', 'text', (c) => c.notNull())
     .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
@@ -66,7 +86,9 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
   // `seq` is an integer key (SQLite: the rowid alias, which VACUUM keeps) that the search index
   // rows point at; (organization_id, user_id) is the natural key and is unique.
   await serialPrimaryKey(db.schema.createTable('memberships'), dialect, 'seq')
-    .addColumn('organization_id', 'text', (c) => c.notNull().references('organizations.id').onDelete('cascade'))
+    .addColumn('organization_id', 'text', (c) =>
+      c.notNull().references('organizations.id').onDelete('cascade'),
+    )
     .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
     .addColumn('status', 'text', (c) => c.notNull().defaultTo('active'))
     .addColumn('invited_by', 'text')
@@ -83,16 +105,30 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
     .addUniqueConstraint('memberships_org_user_unique', ['organization_id', 'user_id'])
     .execute();
   await db.schema.createIndex('memberships_user_idx').on('memberships').column('user_id').execute();
-  await db.schema.createIndex('memberships_org_name_idx').on('memberships').columns(['organization_id', 'sort_name', 'user_id']).execute();
-  await db.schema.createIndex('memberships_org_email_idx').on('memberships').columns(['organization_id', 'email', 'user_id']).execute();
-  await db.schema.createIndex('memberships_org_joined_idx').on('memberships').columns(['organization_id', 'joined_at', 'user_id']).execute();
+  await db.schema
+    .createIndex('memberships_org_name_idx')
+    .on('memberships')
+    .columns(['organization_id', 'sort_name', 'user_id'])
+    .execute();
+  await db.schema
+    .createIndex('memberships_org_email_idx')
+    .on('memberships')
+    .columns(['organization_id', 'email', 'user_id'])
+    .execute();
+  await db.schema
+    .createIndex('memberships_org_joined_idx')
+    .on('memberships')
+    .columns(['organization_id', 'joined_at', 'user_id'])
+    .execute();
 
   await createMemberSearchIndex(db, dialect);
 
   await db.schema
     .createTable('grants')
     .addColumn('id', 'text', (c) => c.primaryKey())
-    .addColumn('organization_id', 'text', (c) => c.notNull().references('organizations.id').onDelete('cascade'))
+    .addColumn('organization_id', 'text', (c) =>
+      c.notNull().references('organizations.id').onDelete('cascade'),
+    )
     .addColumn('user_id', 'text', (c) => c.notNull())
     /** a role key (built-in or custom), or null for an inline set of permissions */
     .addColumn('role', 'text')
@@ -104,14 +140,28 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
     .execute();
   // (org, user, role): the members list's role filter probes it per member; with the role last,
   // no planner (even one without statistics) prefers scanning every grant of that role.
-  await db.schema.createIndex('grants_member_idx').on('grants').columns(['organization_id', 'user_id', 'role']).execute();
-  await db.schema.createIndex('grants_scope_idx').on('grants').columns(['organization_id', 'scope_id']).execute();
-  await db.schema.createIndex('grants_role_idx').on('grants').columns(['organization_id', 'role']).execute();
+  await db.schema
+    .createIndex('grants_member_idx')
+    .on('grants')
+    .columns(['organization_id', 'user_id', 'role'])
+    .execute();
+  await db.schema
+    .createIndex('grants_scope_idx')
+    .on('grants')
+    .columns(['organization_id', 'scope_id'])
+    .execute();
+  await db.schema
+    .createIndex('grants_role_idx')
+    .on('grants')
+    .columns(['organization_id', 'role'])
+    .execute();
 
   await db.schema
     .createTable('ownership_offers')
     .addColumn('id', 'text', (c) => c.primaryKey())
-    .addColumn('organization_id', 'text', (c) => c.notNull().references('organizations.id').onDelete('cascade'))
+    .addColumn('organization_id', 'text', (c) =>
+      c.notNull().references('organizations.id').onDelete('cascade'),
+    )
     /** the organization's id, or one of its accounts' */
     .addColumn('subject_id', 'text', (c) => c.notNull())
     .addColumn('from_user_id', 'text', (c) => c.notNull())
@@ -121,7 +171,9 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
     .addColumn('resolved_at', 'bigint')
     .execute();
   // At most one pending offer per organization or account (partial unique index, both engines).
-  await sql`CREATE UNIQUE INDEX ownership_offers_one_pending ON ownership_offers (subject_id) WHERE status = 'pending'`.execute(db);
+  await sql`CREATE UNIQUE INDEX ownership_offers_one_pending ON ownership_offers (subject_id) WHERE status = 'pending'`.execute(
+    db,
+  );
 }
 
 /**
@@ -133,11 +185,15 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
 async function createMemberSearchIndex(db: Kysely<unknown>, dialect: Dialect) {
   if (dialect === 'postgres') {
     await sql`CREATE EXTENSION IF NOT EXISTS pg_trgm`.execute(db);
-    await sql`CREATE INDEX memberships_search_trgm ON memberships USING gin ((sort_name || ' ' || email) gin_trgm_ops)`.execute(db);
+    await sql`CREATE INDEX memberships_search_trgm ON memberships USING gin ((sort_name || ' ' || email) gin_trgm_ops)`.execute(
+      db,
+    );
     return;
   }
   // Contentless (the text lives in memberships), rows addressed by memberships.seq.
-  await sql`CREATE VIRTUAL TABLE member_search USING fts5(text, content = '', contentless_delete = 1, tokenize = 'trigram')`.execute(db);
+  await sql`CREATE VIRTUAL TABLE member_search USING fts5(text, content = '', contentless_delete = 1, tokenize = 'trigram')`.execute(
+    db,
+  );
   await sql`CREATE TRIGGER memberships_search_insert AFTER INSERT ON memberships BEGIN
     INSERT INTO member_search (rowid, text) VALUES (new.seq, new.sort_name || ' ' || new.email);
   END`.execute(db);
@@ -152,7 +208,15 @@ async function createMemberSearchIndex(db: Kysely<unknown>, dialect: Dialect) {
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`DROP TABLE IF EXISTS member_search`.execute(db);
-  for (const table of ['ownership_offers', 'grants', 'memberships', 'roles', 'resources', 'accounts', 'organizations']) {
+  for (const table of [
+    'ownership_offers',
+    'grants',
+    'memberships',
+    'roles',
+    'resources',
+    'accounts',
+    'organizations',
+  ]) {
     await db.schema.dropTable(table).ifExists().execute();
   }
 }
