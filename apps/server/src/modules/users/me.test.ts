@@ -545,3 +545,24 @@ describe('DELETE /v1/me/avatar', () => {
     );
   });
 });
+
+describe('name changes and organization member lists', () => {
+  it('finds a member by their new name after they rename themselves', async () => {
+    const owner = await ctx.signUp();
+    const org = await ctx.request('POST', '/v1/organizations', {
+      token: owner.accessToken,
+      body: { name: 'Rename Org' },
+    });
+    const renamed = await ctx.request('PATCH', '/v1/me', {
+      token: owner.accessToken,
+      body: { first_name: 'Zebedee', last_name: 'Quuxworth' },
+    });
+    expect(renamed.status).toBe(200);
+    const found = await ctx.request(
+      'GET',
+      `/v1/organizations/${org.body.id}/members?search=quuxworth`,
+      { token: owner.accessToken },
+    );
+    expect(found.body.data.map((m: { user_id: string }) => m.user_id)).toEqual([owner.userId]);
+  });
+});

@@ -6,6 +6,7 @@ import { AppError } from '../../http/errors';
 import { newId } from '../../lib/ids';
 import type { Runtime } from '../../runtime';
 import { insertAuditEvent } from '../audit/audit.repo';
+import { sortName } from '../organizations/organizations.repo';
 import { parseJsonObject, SETTINGS_KEYS, toProfile } from './users.presenter';
 import { findUserById, findUserByIdForUpdate, type UserRow, updateUser } from './users.repo';
 
@@ -111,6 +112,15 @@ export function createUserService(rt: Runtime) {
       await alsoInside?.(trx, now);
       const changes = Object.fromEntries(keys.map((k) => [k, wanted[k]])) as Changes;
       await updateUser(trx, principal.userId, { ...changes, updated_at: now });
+      if (changes.first_name !== undefined || changes.last_name !== undefined) {
+        // The members lists sort and search on a copy of the name (see the memberships table).
+        const after = { ...before, ...changes };
+        await trx
+          .updateTable('memberships')
+          .set({ sort_name: sortName(after.first_name, after.last_name) })
+          .where('user_id', '=', principal.userId)
+          .execute();
+      }
       await insertAuditEvent(
         trx,
         meta,
