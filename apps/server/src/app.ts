@@ -27,8 +27,12 @@ import { accessRoutes } from './modules/access/access.routes';
 import { createAccessService } from './modules/access/access.service';
 import { accountRoutes } from './modules/accounts/accounts.routes';
 import { createAccountService } from './modules/accounts/accounts.service';
+import { adminRoutes } from './modules/admin/admin.routes';
+import { createAdminService } from './modules/admin/admin.service';
 import { authRoutes } from './modules/auth/auth.routes';
 import { createAuthService } from './modules/auth/auth.service';
+import { invitationRoutes } from './modules/invitations/invitations.routes';
+import { createInvitationService } from './modules/invitations/invitations.service';
 import { memberRoutes } from './modules/members/members.routes';
 import { createMemberService } from './modules/members/members.service';
 import { organizationRoutes } from './modules/organizations/organizations.routes';
@@ -123,7 +127,21 @@ function createServices(rt: Runtime) {
   const accounts = createAccountService(rt, access);
   const roles = createRoleService(rt, access);
   const members = createMemberService(rt, access);
-  return { sessions, auth, users, setup, access, organizations, accounts, roles, members };
+  const invitations = createInvitationService(rt, access, members, sessions);
+  const admin = createAdminService(rt, access, sessions);
+  return {
+    sessions,
+    auth,
+    users,
+    setup,
+    access,
+    organizations,
+    accounts,
+    roles,
+    members,
+    invitations,
+    admin,
+  };
 }
 
 /** The composition root: wires config, database, clock, delivery and services as plain objects. */
@@ -270,6 +288,8 @@ export async function createApp(deps: AppDeps): Promise<Gatehouse> {
   // Authorization: routes declare what they need (config.access); this one hook enforces it,
   // after validation so that the route parameters are known to be well-formed.
   app.addHook('preHandler', async (req) => {
+    if (req.routeOptions.config?.platformAdmin && !req.principal?.isPlatformAdmin)
+      throw new AppError('platform_admin_required');
     const need = req.routeOptions.config?.access;
     if (!need) return;
     const principal = req.principal;
@@ -314,6 +334,8 @@ export async function createApp(deps: AppDeps): Promise<Gatehouse> {
   roleRoutes(app, { roles: services.roles, access: services.access });
   memberRoutes(app, { members: services.members, access: services.access });
   accessRoutes(app, { access: services.access, rt });
+  invitationRoutes(app, { invitations: services.invitations });
+  adminRoutes(app, { admin: services.admin });
   if (config.env === 'development') devRoutes(app, { rt });
 
   if (deps.startWorker !== false) outbox.start();

@@ -40,7 +40,14 @@ export const ErrorCodes = {
   // setup and platform administration
   setup_done: { status: 409, title: 'The platform already has an administrator' },
   invalid_setup_token: { status: 403, title: 'The setup token is wrong' },
+  // invitations
+  invitation_expired: { status: 410, title: 'The invitation has expired' },
+  invitation_revoked: { status: 410, title: 'The invitation was revoked' },
+  invitation_used: { status: 409, title: 'The invitation is no longer pending' },
+  invitation_email_mismatch: { status: 403, title: 'The invitation is for another email address' },
+  login_required: { status: 409, title: 'An account exists for this address: sign in to continue' },
   // authorization
+  platform_admin_required: { status: 403, title: 'Only platform administrators may do this' },
   forbidden: { status: 403, title: 'You do not have permission for this' },
   // files
   unsupported_image: { status: 415, title: 'The image must be PNG, JPEG or WebP' },

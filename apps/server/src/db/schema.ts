@@ -234,7 +234,25 @@ export interface OwnershipOffersTable {
   resolved_at: number | null;
 }
 
+export interface InvitationsTable {
+  id: string;
+  organization_id: string;
+  email: string;
+  grants: string;
+  message: string | null;
+  offers_ownership: number;
+  token_hash: string;
+  status: 'pending' | 'accepted' | 'rejected' | 'revoked' | 'expired';
+  invited_by: string;
+  expires_at: number;
+  accepted_by: string | null;
+  resolved_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface OrganizationTables {
+  invitations: InvitationsTable;
   organizations: OrganizationsTable;
   accounts: AccountsTable;
   resources: ResourcesTable;

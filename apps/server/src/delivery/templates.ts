@@ -35,4 +35,30 @@ export const mails = {
       ? `Hello ${name},\n\nYou were added to ${organization}. Set your password to sign in:\n${publicUrl}/set-password?token=${setPasswordToken}\n(or POST it as reset_token with your new password to ${publicUrl}/v1/auth/password/reset). The link is valid for 7 days.\n`
       : `Hello ${name},\n\nYou were added to ${organization}. Sign in at ${publicUrl} with your existing account.\n`,
   }),
+  invitation: (
+    to: string,
+    inviter: string,
+    organization: string,
+    grants: string[],
+    message: string | null,
+    link: string,
+    days: number,
+  ): EmailMessage => ({
+    to,
+    subject: `${inviter} invited you to ${organization}`,
+    text: `Hello,\n\n${inviter} invited you to join ${organization} on Gatehouse${grants.length ? ` as:\n${grants.map((g) => `  - ${g}`).join('\n')}` : '.'}\n${message ? `\n${inviter} wrote: ${message}\n` : ''}\nAccept or decline here (valid for ${days} days):\n${link}\n\nIf you did not expect this, ignore this message.\n`,
+  }),
+  organizationCreatedForYou: (
+    to: string,
+    name: string,
+    organization: string,
+    publicUrl: string,
+    setPasswordToken: string | null,
+  ): EmailMessage => ({
+    to,
+    subject: `${organization} is ready for you on Gatehouse`,
+    text: setPasswordToken
+      ? `Hello ${name},\n\nAn organization, ${organization}, was created for you and you are its owner. Set your password to sign in:\n${publicUrl}/set-password?token=${setPasswordToken}\n(or POST it as reset_token with your new password to ${publicUrl}/v1/auth/password/reset). The link is valid for 7 days.\n`
+      : `Hello ${name},\n\nAn organization, ${organization}, was created for you and you are its owner. Sign in at ${publicUrl} with your existing account.\n`,
+  }),
 };

@@ -34,6 +34,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     auth?: AuthMode;
     access?: RouteAccess;
+    /** platform administrators only (/v1/admin/...) */
+    platformAdmin?: boolean;
   }
   interface FastifyRequest {
     principal: Principal | null;

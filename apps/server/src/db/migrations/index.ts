@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Dialect } from '../dialect';
 import * as identity from './20261122_0001_identity';
 import * as organizations from './20261122_0002_organizations';
+import * as invitations from './20261122_0003_invitations';
 
 export interface DialectMigration {
   up(db: Kysely<unknown>, dialect: Dialect): Promise<void>;
@@ -15,4 +16,5 @@ export interface DialectMigration {
 export const migrations: Record<string, DialectMigration> = {
   '20261122_0001_identity': identity,
   '20261122_0002_organizations': organizations,
+  '20261122_0003_invitations': invitations,
 };

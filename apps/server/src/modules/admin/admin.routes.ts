@@ -1,0 +1,123 @@
+import {
+  AdminListQuery,
+  AdminUser,
+  CreateCustomerBody,
+  Organization,
+  page,
+} from '@gatehouse/contracts';
+import { z } from 'zod';
+import { requestMeta, userOf } from '../../http/context';
+import type { App } from '../../http/types';
+import type { AdminService } from './admin.service';
+
+const tags = ['platform administration'];
+const Customer = Organization.extend({ members: z.number().int() });
+const CustomerParams = z.object({ orgId: z.string().min(1).max(64) });
+const UserParams = z.object({ userId: z.string().min(1).max(64) });
+
+/** Platform administrators only (`config.platformAdmin`, enforced by the hook in app.ts). */
+export function adminRoutes(app: App, { admin }: { admin: AdminService }) {
+  const config = { platformAdmin: true };
+
+  app.post(
+    '/v1/admin/customers',
+    {
+      schema: {
+        tags,
+        summary: 'Create a customer: organization + owner (found or created) + a mail to the owner',
+        body: CreateCustomerBody,
+        response: { 201: Customer.omit({ members: true }) },
+      },
+      config,
+    },
+    async (req, reply) =>
+      reply.code(201).send(await admin.createCustomer(userOf(req), req.body, requestMeta(req))),
+  );
+
+  app.get(
+    '/v1/admin/customers',
+    {
+      schema: {
+        tags,
+        summary: 'Customers, newest first; search by name or slug',
+        querystring: AdminListQuery,
+        response: { 200: page(Customer) },
+      },
+      config,
+    },
+    async (req) => admin.listCustomers(req.query),
+  );
+
+  app.get(
+    '/v1/admin/customers/:orgId',
+    {
+      schema: {
+        tags,
+        summary: 'One customer',
+        params: CustomerParams,
+        response: { 200: Customer },
+      },
+      config,
+    },
+    async (req) => admin.getCustomer(req.params.orgId),
+  );
+
+  app.post(
+    '/v1/admin/customers/:orgId/suspend',
+    {
+      schema: {
+        tags,
+        summary: 'Suspend a customer: all its members and keys are refused at once',
+        params: CustomerParams,
+        response: { 200: Customer },
+      },
+      config,
+    },
+    async (req) =>
+      admin.setCustomerStatus(userOf(req), req.params.orgId, 'suspended', requestMeta(req)),
+  );
+
+  app.post(
+    '/v1/admin/customers/:orgId/reactivate',
+    {
+      schema: {
+        tags,
+        summary: 'Reactivate a suspended customer',
+        params: CustomerParams,
+        response: { 200: Customer },
+      },
+      config,
+    },
+    async (req) =>
+      admin.setCustomerStatus(userOf(req), req.params.orgId, 'active', requestMeta(req)),
+  );
+
+  app.get(
+    '/v1/admin/users',
+    {
+      schema: {
+        tags,
+        summary: 'Users across the platform; search by email or name',
+        querystring: AdminListQuery,
+        response: { 200: page(AdminUser) },
+      },
+      config,
+    },
+    async (req) => admin.listUsers(req.query),
+  );
+
+  for (const [path, status, summary] of [
+    ['suspend', 'suspended', 'Suspend a user (reversible); their sessions are revoked at once'],
+    ['reactivate', 'active', 'Reactivate a suspended or deactivated user'],
+    ['deactivate', 'deactivated', 'Deactivate a user; their sessions are revoked at once'],
+  ] as const) {
+    app.post(
+      `/v1/admin/users/:userId/${path}`,
+      {
+        schema: { tags, summary, params: UserParams, response: { 200: AdminUser } },
+        config,
+      },
+      async (req) => admin.setUserStatus(userOf(req), req.params.userId, status, requestMeta(req)),
+    );
+  }
+}

@@ -1,0 +1,762 @@
+import { Email } from '@gatehouse/contracts';
+import type { Transaction } from 'kysely';
+import type { Grant } from '../../authz';
+import { isUniqueViolation } from '../../db/dialect';
+import type { DB, InvitationsTable } from '../../db/schema';
+import { enqueueEmail } from '../../delivery/outbox';
+import { mails } from '../../delivery/templates';
+import type { RequestMeta, UserPrincipal } from '../../http/context';
+import { AppError, assertThat } from '../../http/errors';
+import { toIso, toIsoOrNull } from '../../lib/clock';
+import { newId } from '../../lib/ids';
+import { hashToken, randomToken } from '../../lib/secrets';
+import type { Runtime } from '../../runtime';
+import { checkPasswordPolicy } from '../../security/passwords';
+import type { AccessService } from '../access/access.service';
+import { insertAuditEvent } from '../audit/audit.repo';
+import type { MemberService } from '../members/members.service';
+import { policiesOf } from '../organizations/organizations.presenter';
+import { sortName } from '../organizations/organizations.repo';
+import { formerOwnerGrant, insertGrantRows } from '../organizations/organizations.service';
+import type { SessionService } from '../sessions/sessions.service';
+import { findUserByEmail, insertUser } from '../users/users.repo';
+
+const DAY_MS = 24 * 3600 * 1000;
+
+export const toInvitation = (row: InvitationsTable, now: number) => ({
+  id: row.id,
+  organization_id: row.organization_id,
+  email: row.email,
+  grants: JSON.parse(row.grants) as Record<string, unknown>[],
+  message: row.message,
+  offers_ownership: row.offers_ownership === 1,
+  status: statusOf(row, now),
+  invited_by: row.invited_by,
+  expires_at: toIso(row.expires_at),
+  created_at: toIso(row.created_at),
+  updated_at: toIso(row.updated_at),
+  resolved_at: toIsoOrNull(row.resolved_at),
+});
+
+/** A pending invitation past its expiry is expired, whether or not a write has said so yet. */
+const statusOf = (row: InvitationsTable, now: number): InvitationsTable['status'] =>
+  row.status === 'pending' && row.expires_at <= now ? 'expired' : row.status;
+
+type Results = {
+  email: string;
+  status: 'invited' | 'already_member' | 'already_invited' | 'invalid_email' | 'duplicate';
+  invitation_id?: string;
+}[];
+
+export function createInvitationService(
+  rt: Runtime,
+  access: AccessService,
+  members: MemberService,
+  sessions: SessionService,
+) {
+  const { db, clock, bus } = rt;
+  const link = (token: string) => `${rt.config.publicUrl}/invitations/${token}`;
+
+  /** The grants in words, for the invitee: "Video developer on Acme Media (organization)". */
+  async function describe(orgId: string, grants: Grant[]): Promise<string[]> {
+    const facts = await access.loadOrg(orgId);
+    const out: string[] = [];
+    for (const g of grants) {
+      let where = facts?.org.name ?? 'the organization';
+      if (g.scope.startsWith('acc_')) {
+        where =
+          (
+            await db
+              .selectFrom('accounts')
+              .select('name')
+              .where('organization_id', '=', orgId)
+              .where('id', '=', g.scope)
+              .executeTakeFirst()
+          )?.name ?? 'an account';
+      } else if (g.scope.startsWith('res_')) {
+        where =
+          (
+            await db
+              .selectFrom('resources')
+              .select('name')
+              .where('organization_id', '=', orgId)
+              .where('id', '=', g.scope)
+              .executeTakeFirst()
+          )?.name ?? 'a resource';
+      }
+      const what = g.role
+        ? (facts?.roles.roles.get(g.role)?.name ?? g.role)
+        : `permissions ${(g.permissions ?? []).join(', ')}`;
+      out.push(`${what} on ${where}`);
+    }
+    return out;
+  }
+
+  async function loadByToken(token: string) {
+    const row = await db
+      .selectFrom('invitations')
+      .selectAll()
+      .where('token_hash', '=', hashToken(token))
+      .executeTakeFirst();
+    if (!row)
+      throw new AppError(
+        'not_found',
+        'No such invitation (the link may have been replaced by a newer one)',
+      );
+    return row;
+  }
+
+  function refuseUnusable(row: InvitationsTable, now: number): void {
+    const status = statusOf(row, now);
+    if (status === 'expired')
+      throw new AppError('invitation_expired', 'The invitation has expired; ask for a new one');
+    if (status === 'revoked') throw new AppError('invitation_revoked');
+    if (status !== 'pending')
+      throw new AppError('invitation_used', `The invitation was already ${status}`);
+  }
+
+  /**
+   * Spends the invitation and makes the membership, in the caller's transaction. The guarded
+   * UPDATE decides between concurrent accepts (and between accept and revoke): one wins.
+   */
+  async function consume(
+    trx: Transaction<DB>,
+    row: InvitationsTable,
+    userId: string,
+    now: number,
+    meta: RequestMeta,
+  ) {
+    const spent = await trx
+      .updateTable('invitations')
+      .set({ status: 'accepted', accepted_by: userId, resolved_at: now, updated_at: now })
+      .where('id', '=', row.id)
+      .where('status', '=', 'pending')
+      .where('expires_at', '>', now)
+      .returning('id')
+      .executeTakeFirst();
+    if (!spent) return false;
+    const user = await trx
+      .selectFrom('users')
+      .selectAll()
+      .where('id', '=', userId)
+      .executeTakeFirstOrThrow();
+    const existing = await trx
+      .selectFrom('memberships')
+      .select('status')
+      .where('organization_id', '=', row.organization_id)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    if (existing)
+      throw new AppError('conflict', 'You are already a member of this organization', {
+        reason: 'already_member',
+      });
+    await trx
+      .insertInto('memberships')
+      .values({
+        organization_id: row.organization_id,
+        user_id: userId,
+        status: 'active',
+        invited_by: row.invited_by,
+        login_methods: null,
+        sort_name: sortName(user.first_name, user.last_name),
+        email: user.email,
+        joined_at: now,
+        updated_at: now,
+      })
+      .execute();
+    await insertGrantRows(
+      trx,
+      row.organization_id,
+      userId,
+      JSON.parse(row.grants) as Grant[],
+      row.invited_by,
+      now,
+    );
+    let ownershipFrom: string | null = null;
+    if (row.offers_ownership === 1) {
+      const org = await trx
+        .selectFrom('organizations')
+        .select(['owner_user_id', 'template'])
+        .where('id', '=', row.organization_id)
+        .executeTakeFirstOrThrow();
+      // Only while the owner who offered it still owns it.
+      if (org.owner_user_id === row.invited_by) {
+        await trx
+          .updateTable('organizations')
+          .set({ owner_user_id: userId, updated_at: now })
+          .where('id', '=', row.organization_id)
+          .where('owner_user_id', '=', row.invited_by)
+          .execute();
+        const template = access.catalog.templates.get(org.template)!;
+        await insertGrantRows(
+          trx,
+          row.organization_id,
+          row.invited_by,
+          [formerOwnerGrant(template, access.catalog.all, row.organization_id)],
+          userId,
+          now,
+        );
+        ownershipFrom = row.invited_by;
+      }
+    }
+    await insertAuditEvent(
+      trx,
+      meta,
+      {
+        organizationId: row.organization_id,
+        actor: { type: 'user', id: userId },
+        action: 'invitation.accepted',
+        target: { type: 'invitation', id: row.id },
+        changes: { grants: JSON.parse(row.grants), ownership_from: ownershipFrom },
+      },
+      now,
+    );
+    return { ownershipFrom };
+  }
+
+  function afterAccept(orgId: string, userId: string, ownershipFrom: string | null) {
+    bus.publish(`member:${orgId}:${userId}`);
+    if (ownershipFrom) {
+      bus.publish(`org:${orgId}`);
+      bus.publish(`member:${orgId}:${ownershipFrom}`);
+    }
+  }
+
+  return {
+    /**
+     * Invites each address with the same grants. Addresses are normalised (trim, lower case)
+     * and each gets its own result; an address already pending gets its invitation refreshed
+     * (new link, new expiry, these grants). Mails are queued in the same transaction.
+     */
+    async send(
+      actor: UserPrincipal,
+      orgId: string,
+      input: {
+        emails: string[];
+        grants: Grant[];
+        message?: string;
+        expires_in_days?: number;
+        offer_ownership: boolean;
+      },
+      meta: RequestMeta,
+    ) {
+      const facts = await access.loadOrg(orgId);
+      assertThat(facts, 'not_found');
+      if (input.offer_ownership) {
+        if (facts.org.owner_user_id !== actor.userId)
+          throw new AppError('forbidden', 'Only the owner can offer ownership');
+        if (!facts.template.invitePolicy.ownerMayOfferOwnership)
+          throw new AppError(
+            'forbidden',
+            'This organization type does not offer ownership by invitation; use transfer-ownership',
+          );
+        if (input.emails.length !== 1)
+          throw new AppError('validation_failed', 'Ownership is offered to one address at a time');
+      }
+      await members.assertMayInvite(actor, orgId, facts, input.grants);
+      const now = clock.now();
+      const days = input.expires_in_days ?? policiesOf(facts.org).invitation_expiry_days;
+      const inviter = await db
+        .selectFrom('users')
+        .select(['first_name', 'last_name'])
+        .where('id', '=', actor.userId)
+        .executeTakeFirstOrThrow();
+      const results: Results = [];
+      const seen = new Set<string>();
+      const valid: string[] = [];
+      for (const raw of input.emails) {
+        const parsed = Email.safeParse(raw);
+        if (!parsed.success) {
+          results.push({ email: raw, status: 'invalid_email' });
+          continue;
+        }
+        if (seen.has(parsed.data)) {
+          results.push({ email: parsed.data, status: 'duplicate' });
+          continue;
+        }
+        seen.add(parsed.data);
+        valid.push(parsed.data);
+      }
+      const words = await describe(orgId, input.grants);
+      await db.transaction().execute(async (trx) => {
+        for (const email of valid) {
+          const member = await trx
+            .selectFrom('memberships')
+            .innerJoin('users', 'users.id', 'memberships.user_id')
+            .select('users.id')
+            .where('memberships.organization_id', '=', orgId)
+            .where('users.email', '=', email)
+            .executeTakeFirst();
+          if (member) {
+            results.push({ email, status: 'already_member' });
+            continue;
+          }
+          const token = randomToken();
+          const pending = await trx
+            .selectFrom('invitations')
+            .select('id')
+            .where('organization_id', '=', orgId)
+            .where('email', '=', email)
+            .where('status', '=', 'pending')
+            .executeTakeFirst();
+          const fields = {
+            grants: JSON.stringify(input.grants),
+            message: input.message ?? null,
+            offers_ownership: input.offer_ownership ? 1 : 0,
+            token_hash: hashToken(token),
+            invited_by: actor.userId,
+            expires_at: now + days * DAY_MS,
+            updated_at: now,
+          };
+          let id: string;
+          if (pending) {
+            id = pending.id;
+            await trx.updateTable('invitations').set(fields).where('id', '=', id).execute();
+            results.push({ email, status: 'already_invited', invitation_id: id });
+          } else {
+            id = newId('inv', now);
+            await trx
+              .insertInto('invitations')
+              .values({
+                id,
+                organization_id: orgId,
+                email,
+                status: 'pending',
+                accepted_by: null,
+                resolved_at: null,
+                created_at: now,
+                ...fields,
+              })
+              .execute();
+            results.push({ email, status: 'invited', invitation_id: id });
+          }
+          await enqueueEmail(
+            trx,
+            mails.invitation(
+              email,
+              `${inviter.first_name} ${inviter.last_name}`.trim(),
+              facts.org.name,
+              words,
+              input.message ?? null,
+              link(token),
+              days,
+            ),
+            now,
+          );
+        }
+        const counts = Object.fromEntries(
+          ['invited', 'already_invited', 'already_member', 'invalid_email', 'duplicate'].map(
+            (s) => [s, results.filter((r) => r.status === s).length],
+          ),
+        );
+        await insertAuditEvent(
+          trx,
+          meta,
+          {
+            organizationId: orgId,
+            actor: { type: 'user', id: actor.userId },
+            action: 'invitation.sent',
+            target: { type: 'organization', id: orgId },
+            changes: {
+              grants: input.grants,
+              offers_ownership: input.offer_ownership,
+              ...counts,
+              invitation_ids: results.flatMap((r) => (r.invitation_id ? [r.invitation_id] : [])),
+            },
+          },
+          now,
+        );
+      });
+      rt.notifyOutbox();
+      // Keep the caller's order: results for invalid addresses were collected first.
+      const order = new Map(input.emails.map((e, i) => [e.trim().toLowerCase(), i]));
+      return {
+        results: results.sort(
+          (a, b) =>
+            (order.get(a.email.trim().toLowerCase()) ?? 0) -
+            (order.get(b.email.trim().toLowerCase()) ?? 0),
+        ),
+      };
+    },
+
+    async list(
+      orgId: string,
+      query: { limit: number; cursor?: string; status?: InvitationsTable['status'] },
+    ) {
+      const now = clock.now();
+      let q = db.selectFrom('invitations').selectAll().where('organization_id', '=', orgId);
+      if (query.status === 'expired')
+        q = q.where((eb) =>
+          eb.or([
+            eb('status', '=', 'expired'),
+            eb.and([eb('status', '=', 'pending'), eb('expires_at', '<=', now)]),
+          ]),
+        );
+      else if (query.status === 'pending')
+        q = q.where('status', '=', 'pending').where('expires_at', '>', now);
+      else if (query.status) q = q.where('status', '=', query.status);
+      if (query.cursor) q = q.where('id', '<', query.cursor);
+      const rows = await q
+        .orderBy('id', 'desc')
+        .limit(query.limit + 1)
+        .execute();
+      const page = rows.slice(0, query.limit);
+      return {
+        data: page.map((r) => toInvitation(r, now)),
+        next_cursor: rows.length > query.limit ? page[page.length - 1]!.id : null,
+      };
+    },
+
+    async get(orgId: string, id: string) {
+      const row = await db
+        .selectFrom('invitations')
+        .selectAll()
+        .where('organization_id', '=', orgId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      assertThat(row, 'not_found', 'No such invitation');
+      return toInvitation(row, clock.now());
+    },
+
+    async revoke(actor: UserPrincipal, orgId: string, id: string, meta: RequestMeta) {
+      const now = clock.now();
+      const row = await db.transaction().execute(async (trx) => {
+        const done = await trx
+          .updateTable('invitations')
+          .set({ status: 'revoked', resolved_at: now, updated_at: now })
+          .where('organization_id', '=', orgId)
+          .where('id', '=', id)
+          .where('status', '=', 'pending')
+          .returningAll()
+          .executeTakeFirst();
+        if (!done) {
+          const exists = await trx
+            .selectFrom('invitations')
+            .select('status')
+            .where('organization_id', '=', orgId)
+            .where('id', '=', id)
+            .executeTakeFirst();
+          throw exists
+            ? new AppError('conflict', `The invitation is ${exists.status}, not pending`)
+            : new AppError('not_found', 'No such invitation');
+        }
+        await insertAuditEvent(
+          trx,
+          meta,
+          {
+            organizationId: orgId,
+            actor: { type: 'user', id: actor.userId },
+            action: 'invitation.revoked',
+            target: { type: 'invitation', id },
+          },
+          now,
+        );
+        return done;
+      });
+      return toInvitation(row, now);
+    },
+
+    /** A new link (the old one stops working) and a new expiry; pending or expired invitations only. */
+    async resend(actor: UserPrincipal, orgId: string, id: string, meta: RequestMeta) {
+      const facts = await access.loadOrg(orgId);
+      assertThat(facts, 'not_found');
+      const now = clock.now();
+      const token = randomToken();
+      const days = policiesOf(facts.org).invitation_expiry_days;
+      const row = await db.transaction().execute(async (trx) => {
+        const before = await trx
+          .selectFrom('invitations')
+          .selectAll()
+          .where('organization_id', '=', orgId)
+          .where('id', '=', id)
+          .executeTakeFirst();
+        assertThat(before, 'not_found', 'No such invitation');
+        if (before.status !== 'pending' && before.status !== 'expired')
+          throw new AppError('conflict', `The invitation is ${before.status}`);
+        try {
+          await trx
+            .updateTable('invitations')
+            .set({
+              token_hash: hashToken(token),
+              status: 'pending',
+              expires_at: now + days * DAY_MS,
+              updated_at: now,
+            })
+            .where('id', '=', id)
+            .execute();
+        } catch (error) {
+          if (isUniqueViolation(error))
+            throw new AppError('conflict', 'Another invitation to this address is pending');
+          throw error;
+        }
+        const inviter = await trx
+          .selectFrom('users')
+          .select(['first_name', 'last_name'])
+          .where('id', '=', actor.userId)
+          .executeTakeFirstOrThrow();
+        const grants = JSON.parse(before.grants) as Grant[];
+        await enqueueEmail(
+          trx,
+          mails.invitation(
+            before.email,
+            `${inviter.first_name} ${inviter.last_name}`.trim(),
+            facts.org.name,
+            await describe(orgId, grants),
+            before.message,
+            link(token),
+            days,
+          ),
+          now,
+        );
+        await insertAuditEvent(
+          trx,
+          meta,
+          {
+            organizationId: orgId,
+            actor: { type: 'user', id: actor.userId },
+            action: 'invitation.resent',
+            target: { type: 'invitation', id },
+          },
+          now,
+        );
+        return {
+          ...before,
+          token_hash: hashToken(token),
+          status: 'pending' as const,
+          expires_at: now + days * DAY_MS,
+          updated_at: now,
+        };
+      });
+      rt.notifyOutbox();
+      return toInvitation(row, now);
+    },
+
+    /** What the link shows, to anyone holding it: nothing else about the organization. */
+    async preview(token: string) {
+      const row = await loadByToken(token);
+      const now = clock.now();
+      const org = await db
+        .selectFrom('organizations')
+        .select('name')
+        .where('id', '=', row.organization_id)
+        .executeTakeFirstOrThrow();
+      const inviter = await db
+        .selectFrom('users')
+        .select(['first_name', 'last_name'])
+        .where('id', '=', row.invited_by)
+        .executeTakeFirst();
+      return {
+        organization: { name: org.name },
+        inviter: {
+          name: inviter ? `${inviter.first_name} ${inviter.last_name}`.trim() : 'a former member',
+        },
+        email: row.email,
+        grants: await describe(row.organization_id, JSON.parse(row.grants) as Grant[]),
+        message: row.message,
+        offers_ownership: row.offers_ownership === 1,
+        status: statusOf(row, now),
+        expires_at: toIso(row.expires_at),
+        account_exists: (await findUserByEmail(db, row.email)) !== undefined,
+      };
+    },
+
+    /**
+     * Accept, signed in as the invited address (verified), or — with no account for it yet —
+     * by signing up through the invitation: the link proves the mailbox, so the email counts as
+     * verified, and the new user is signed in.
+     */
+    async accept(
+      principal: UserPrincipal | null,
+      token: string,
+      body: { first_name?: string; last_name?: string; password?: string },
+      meta: RequestMeta,
+    ) {
+      const row = await loadByToken(token);
+      refuseUnusable(row, clock.now());
+      if (principal) {
+        const user = await db
+          .selectFrom('users')
+          .selectAll()
+          .where('id', '=', principal.userId)
+          .executeTakeFirstOrThrow();
+        if (user.email !== row.email)
+          throw new AppError(
+            'invitation_email_mismatch',
+            'This invitation is for another email address; sign in as that address',
+          );
+        if (user.email_verified_at === null) throw new AppError('email_not_verified');
+        const now = clock.now();
+        const result = await db
+          .transaction()
+          .execute((trx) => consume(trx, row, user.id, now, meta));
+        if (!result) {
+          // Lost to a concurrent accept, revoke or resend: say which, when we can tell.
+          refuseUnusable(await loadByToken(token), clock.now());
+          raceLost();
+        }
+        afterAccept(row.organization_id, user.id, result.ownershipFrom);
+        return { organization_id: row.organization_id, user_id: user.id, session: null };
+      }
+      if (await findUserByEmail(db, row.email))
+        throw new AppError(
+          'login_required',
+          'An account exists for this address: sign in, then accept',
+        );
+      if (!body.password || !body.first_name || !body.last_name) {
+        throw new AppError(
+          'validation_failed',
+          'To sign up through the invitation, send first_name, last_name and password',
+          {
+            errors: ['first_name', 'last_name', 'password']
+              .filter((k) => !body[k as keyof typeof body])
+              .map((k) => ({ path: `body.${k}`, message: 'required' })),
+          },
+        );
+      }
+      const failed = checkPasswordPolicy(body.password, row.email);
+      if (failed.length > 0)
+        throw new AppError('password_policy', `The password fails: ${failed.join(', ')}`, {
+          failed_rules: failed,
+        });
+      const passwordHash = await rt.hasher.hash(body.password);
+      const now = clock.now();
+      const userId = newId('usr', now);
+      let ownershipFrom: string | null = null;
+      const opened = await db.transaction().execute(async (trx) => {
+        try {
+          await insertUser(
+            trx,
+            {
+              id: userId,
+              email: row.email,
+              password_hash: passwordHash,
+              first_name: body.first_name!,
+              last_name: body.last_name!,
+              email_verified_at: now,
+            },
+            now,
+          );
+        } catch (error) {
+          if (isUniqueViolation(error))
+            throw new AppError(
+              'login_required',
+              'An account exists for this address: sign in, then accept',
+            );
+          throw error;
+        }
+        const result = await consume(trx, row, userId, now, meta);
+        if (!result) raceLost();
+        ownershipFrom = result.ownershipFrom;
+        await insertAuditEvent(
+          trx,
+          meta,
+          {
+            actor: { type: 'user', id: userId },
+            action: 'user.registered',
+            target: { type: 'user', id: userId },
+            changes: { via: 'invitation', invitation_id: row.id },
+          },
+          now,
+        );
+        const user = await trx
+          .selectFrom('users')
+          .selectAll()
+          .where('id', '=', userId)
+          .executeTakeFirstOrThrow();
+        return sessions.open(trx, user, { amr: ['pwd'], meta, mode: 'token' });
+      });
+      afterAccept(row.organization_id, userId, ownershipFrom);
+      const issued = await sessions.finish(opened);
+      return {
+        organization_id: row.organization_id,
+        user_id: userId,
+        session: {
+          token_type: 'Bearer' as const,
+          access_token: issued.accessToken,
+          expires_in: rt.config.accessTokenTtl,
+          refresh_token: issued.refreshToken,
+          session_id: issued.session.id,
+        },
+      };
+    },
+
+    /** Anyone holding the link may decline it. */
+    async reject(token: string, meta: RequestMeta) {
+      const row = await loadByToken(token);
+      const now = clock.now();
+      refuseUnusable(row, now);
+      const done = await db.transaction().execute(async (trx) => {
+        const res = await trx
+          .updateTable('invitations')
+          .set({ status: 'rejected', resolved_at: now, updated_at: now })
+          .where('id', '=', row.id)
+          .where('status', '=', 'pending')
+          .where('expires_at', '>', now)
+          .returning('id')
+          .executeTakeFirst();
+        if (!res) return false;
+        await insertAuditEvent(
+          trx,
+          meta,
+          {
+            organizationId: row.organization_id,
+            actor: { type: 'anonymous' },
+            action: 'invitation.rejected',
+            target: { type: 'invitation', id: row.id },
+          },
+          now,
+        );
+        return true;
+      });
+      if (!done) raceLost();
+    },
+
+    /** Pending invitations for my (verified) address. */
+    async mine(principal: UserPrincipal) {
+      const user = await db
+        .selectFrom('users')
+        .select(['email', 'email_verified_at'])
+        .where('id', '=', principal.userId)
+        .executeTakeFirstOrThrow();
+      if (user.email_verified_at === null) return { data: [] };
+      const now = clock.now();
+      const rows = await db
+        .selectFrom('invitations')
+        .innerJoin('organizations', 'organizations.id', 'invitations.organization_id')
+        .selectAll('invitations')
+        .select('organizations.name as organization_name')
+        .where('invitations.email', '=', user.email)
+        .where('invitations.status', '=', 'pending')
+        .where('invitations.expires_at', '>', now)
+        .orderBy('invitations.id', 'desc')
+        .limit(100)
+        .execute();
+      const data = [];
+      for (const r of rows) {
+        const inviter = await db
+          .selectFrom('users')
+          .select(['first_name', 'last_name'])
+          .where('id', '=', r.invited_by)
+          .executeTakeFirst();
+        data.push({
+          id: r.id,
+          token_hint: 'accept from the link in the invitation mail',
+          organization: { id: r.organization_id, name: r.organization_name },
+          inviter: {
+            name: inviter ? `${inviter.first_name} ${inviter.last_name}`.trim() : 'a former member',
+          },
+          grants: await describe(r.organization_id, JSON.parse(r.grants) as Grant[]),
+          expires_at: toIso(r.expires_at),
+        });
+      }
+      return { data };
+    },
+  };
+}
+
+/** The invitation changed between our read and our write (accepted, revoked, replaced). */
+function raceLost(): never {
+  throw new AppError('invitation_used', 'The invitation is no longer pending');
+}
+
+export type InvitationService = ReturnType<typeof createInvitationService>;
