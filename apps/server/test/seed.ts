@@ -76,3 +76,172 @@ export async function check(ctx: TestContext, who: SignedIn, permission: string,
     reason: { kind: string; role?: string; scope?: string; message?: string };
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Factories and probes for the organization, account, role and story tests.
+
+/** The claims of an access token (its payload, not verified: the server signed it). */
+export function decodeJwtPayload(token: string): Record<string, unknown> {
+  const payload = token.split('.')[1];
+  if (!payload) throw new Error('not a JWT');
+  return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+}
+
+/** The audit rows of an organization for one action, oldest first. */
+export async function auditRows(ctx: TestContext, orgId: string, action: string) {
+  const rows = await ctx.database.db
+    .selectFrom('audit_events')
+    .selectAll()
+    .where('organization_id', '=', orgId)
+    .where('action', '=', action)
+    .orderBy('seq')
+    .execute();
+  return rows.map((r) => ({ ...r, changes: r.changes ? JSON.parse(r.changes) : null }));
+}
+
+/** The permissions `who` holds at `scope` (default: the organization), as the API reports them. */
+export async function permissionsAt(
+  ctx: TestContext,
+  who: SignedIn,
+  orgId: string,
+  scope: string = orgId,
+): Promise<string[]> {
+  const res = await ctx.request(
+    'GET',
+    `/v1/organizations/${orgId}/members/${who.userId}/permissions?scope=${scope}`,
+    { token: who.accessToken },
+  );
+  if (res.status !== 200) throw new Error(`permissions failed: ${res.status} ${res.text}`);
+  return res.body.permissions as string[];
+}
+
+/**
+ * The ids of the accounts `who` sees in the accounts list (first page of 100), sorted: ids made
+ * in one millisecond (the test clock stands still) have no meaningful order.
+ */
+export async function visibleAccountIds(ctx: TestContext, who: SignedIn, orgId: string) {
+  const res = await ctx.request('GET', `/v1/organizations/${orgId}/accounts?limit=100`, {
+    token: who.accessToken,
+  });
+  if (res.status !== 200) throw new Error(`list accounts failed: ${res.status} ${res.text}`);
+  return (res.body.data as { id: string }[]).map((a) => a.id).sort();
+}
+
+/** A sorted copy, to compare with `visibleAccountIds`. */
+export const sorted = (ids: string[]) => [...ids].sort();
+
+/** Whether `who` may do `permission` at `scope`, per /v1/authz/check. */
+export async function allowed(ctx: TestContext, who: SignedIn, permission: string, scope: string) {
+  return (await check(ctx, who, permission, scope)).allowed;
+}
+
+/** Adds an already signed-up user (by email) as a member; answers the raw response. */
+export function addExisting(
+  ctx: TestContext,
+  adder: SignedIn,
+  orgId: string,
+  email: string,
+  grants: GrantInput[],
+) {
+  return ctx.request('POST', `/v1/organizations/${orgId}/members`, {
+    token: adder.accessToken,
+    body: { email, grants },
+  });
+}
+
+/** Creates an account owned by another member (the creator names the owner). */
+export async function createAccountOwnedBy(
+  ctx: TestContext,
+  creator: SignedIn,
+  orgId: string,
+  ownerId: string,
+  product = 'video',
+  name = `${product} account`,
+) {
+  const res = await ctx.request('POST', `/v1/organizations/${orgId}/accounts`, {
+    token: creator.accessToken,
+    body: { name, product, owner_id: ownerId },
+  });
+  if (res.status !== 201) throw new Error(`create account failed: ${res.status} ${res.text}`);
+  return res.body as { id: string; product: string; owner_id: string; name: string };
+}
+
+/** Offers ownership of the organization, or of one of its accounts; answers the raw response. */
+export function offerOwnership(
+  ctx: TestContext,
+  from: SignedIn,
+  orgId: string,
+  toUserId: string,
+  accountId?: string,
+) {
+  const path = accountId
+    ? `/v1/organizations/${orgId}/accounts/${accountId}/transfer-ownership`
+    : `/v1/organizations/${orgId}/transfer-ownership`;
+  return ctx.request('POST', path, { token: from.accessToken, body: { user_id: toUserId } });
+}
+
+/** Accepts (or declines) an ownership offer as `who`; answers the raw response. */
+export function answerOffer(
+  ctx: TestContext,
+  who: SignedIn,
+  orgId: string,
+  offerId: string,
+  answer: 'accept' | 'decline' = 'accept',
+) {
+  return ctx.request('POST', `/v1/organizations/${orgId}/ownership-offers/${offerId}/${answer}`, {
+    token: who.accessToken,
+  });
+}
+
+/** Suspends a member (as `actor`, who needs members:update). */
+export async function suspendMember(
+  ctx: TestContext,
+  actor: SignedIn,
+  orgId: string,
+  userId: string,
+) {
+  const res = await ctx.request('POST', `/v1/organizations/${orgId}/members/${userId}/suspend`, {
+    token: actor.accessToken,
+  });
+  if (res.status !== 204) throw new Error(`suspend failed: ${res.status} ${res.text}`);
+}
+
+/** Creates a custom role; answers the raw response. */
+export function createRole(
+  ctx: TestContext,
+  actor: SignedIn,
+  orgId: string,
+  body: Record<string, unknown>,
+) {
+  return ctx.request('POST', `/v1/organizations/${orgId}/roles`, {
+    token: actor.accessToken,
+    body: { name: `Role ${String(body.key)}`, ...body },
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Factories for the members, access and invariant tests.
+
+/**
+ * Adds a person directly by email ("associate user"): a new address becomes a user this
+ * organization manages (no password yet). Answers the member detail.
+ */
+export async function addDirect(
+  ctx: TestContext,
+  adder: SignedIn,
+  orgId: string,
+  input: { email: string; first_name?: string; last_name?: string; grants?: GrantInput[] },
+) {
+  const res = await ctx.request('POST', `/v1/organizations/${orgId}/members`, {
+    token: adder.accessToken,
+    body: { grants: [], ...input },
+  });
+  if (res.status !== 201) throw new Error(`add member failed: ${res.status} ${res.text}`);
+  return res.body as {
+    user_id: string;
+    email: string;
+    first_name: string;
+    last_name: string;
+    grants: { id: string; role: string | null; permissions: string[] | null; scope: string }[];
+  };
+}

@@ -226,6 +226,12 @@ export function createAccountService(rt: Runtime, access: AccessService) {
         updated_at: now,
       };
       await db.transaction().execute(async (trx) => {
+        // The route authorizes `resources:create` at the `:accountId` scope, and a scope may be
+        // the organization or a resource: without this lookup, `.../accounts/{org or res id}/
+        // resources` reached the insert and failed on the foreign key with a 500
+        // (accounts.input.test.ts).
+        const account = await repo.findAccount(trx, orgId, accountId);
+        assertThat(account, 'not_found', 'No such account');
         if (row.parent_id) {
           const parent = await repo.findResource(trx, orgId, accountId, row.parent_id);
           if (!parent)

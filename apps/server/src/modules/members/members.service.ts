@@ -1,5 +1,5 @@
 import type { Transaction } from 'kysely';
-import { type Grant, scopeLevelOf } from '../../authz';
+import { expandPatterns, type Grant, scopeLevelOf } from '../../authz';
 import type { DB, GrantsTable } from '../../db/schema';
 import { enqueueEmail } from '../../delivery/outbox';
 import { mails } from '../../delivery/templates';
@@ -45,8 +45,7 @@ function decodeCursor(cursor: string, sort: SortKey): { value: string | number; 
       unknown,
       unknown,
     ];
-    const valueFits =
-      sort === 'joined' ? Number.isSafeInteger(value) : typeof value === 'string';
+    const valueFits = sort === 'joined' ? Number.isSafeInteger(value) : typeof value === 'string';
     if (s === sort && valueFits && typeof userId === 'string')
       return { value: value as string | number, userId };
   } catch {}
@@ -71,6 +70,27 @@ function assertNoNul(query: Record<string, unknown>, keys: string[]) {
 }
 
 export type BulkAction = 'remove' | 'suspend' | 'reactivate';
+
+const ownerOnlyCache = new WeakMap<object, Set<string>>();
+/**
+ * The permissions only the template's owner-only roles hold (team: what an admin has and a
+ * user has not): only the owner may hand these out, under any role name or inline.
+ */
+function ownerOnlyPermissions(facts: OrgFacts): Set<string> {
+  let set = ownerOnlyCache.get(facts.roles);
+  if (!set) {
+    const ownerOnlyRoles = new Set(facts.template.invitePolicy.ownerOnlyRoles);
+    const reserved = new Set<string>();
+    const shared = new Set<string>();
+    for (const role of facts.roles.roles.values()) {
+      if (!role.builtIn || role.key === 'owner') continue;
+      for (const p of role.permissions) (ownerOnlyRoles.has(role.key) ? reserved : shared).add(p);
+    }
+    set = new Set([...reserved].filter((p) => !shared.has(p)));
+    ownerOnlyCache.set(facts.roles, set);
+  }
+  return set;
+}
 
 export function createMemberService(rt: Runtime, access: AccessService) {
   const { db, clock, bus } = rt;
@@ -102,14 +122,23 @@ export function createMemberService(rt: Runtime, access: AccessService) {
    */
   function assertOwnerOnlyRoles(actor: UserPrincipal, facts: OrgFacts, grants: Grant[]) {
     if (facts.org.owner_user_id === actor.userId) return;
-    const restricted = grants.filter(
-      (g) => g.role && facts.template.invitePolicy.ownerOnlyRoles.includes(g.role),
-    );
-    if (restricted.length > 0)
-      throw new AppError(
-        'forbidden',
-        `Only the owner can grant ${[...new Set(restricted.map((g) => g.role))].join(', ')}`,
-      );
+    const ownerOnly = ownerOnlyPermissions(facts);
+    if (ownerOnly.size === 0) return;
+    // The rule is about what a grant gives, not what it is called: a copy of the admin role
+    // under another name, or its permissions inline, is refused just the same.
+    for (const g of grants) {
+      const gives = g.role
+        ? [...(facts.roles.roles.get(g.role)?.permissions ?? [])]
+        : [...expandPatterns(access.catalog, g.permissions ?? [])];
+      const reserved = gives.filter((p) => ownerOnly.has(p));
+      if (reserved.length > 0) {
+        throw new AppError(
+          'forbidden',
+          `Only the owner can give ${facts.template.invitePolicy.ownerOnlyRoles.join(', ')} powers (${reserved.slice(0, 5).join(', ')}${reserved.length > 5 ? ', ...' : ''})`,
+          { reserved },
+        );
+      }
+    }
   }
 
   /** Adding and removing grants both need `members:update` at the grant's scope and the right to give it. */
@@ -387,7 +416,9 @@ export function createMemberService(rt: Runtime, access: AccessService) {
           grants: (byUser.get(r.user_id) ?? []).map(toGrantView),
         })),
         next_cursor:
-          rows.length > query.limit && last ? encodeCursor(query.sort, sortValue(last), last.user_id) : null,
+          rows.length > query.limit && last
+            ? encodeCursor(query.sort, sortValue(last), last.user_id)
+            : null,
       };
     },
 

@@ -136,7 +136,7 @@ export function organizationRoutes(
           await organizations.offerOwnership(
             userOf(req),
             req.params.orgId,
-            req.params.orgId,
+            { kind: 'organization' },
             req.body.user_id,
             requestMeta(req),
           ),
@@ -163,7 +163,7 @@ export function organizationRoutes(
           await organizations.offerOwnership(
             userOf(req),
             req.params.orgId,
-            req.params.accountId,
+            { kind: 'account', accountId: req.params.accountId },
             req.body.user_id,
             requestMeta(req),
           ),

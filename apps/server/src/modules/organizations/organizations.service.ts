@@ -25,6 +25,14 @@ export function slugify(name: string): string {
   return base || 'org';
 }
 
+/** Organization settings are free-form but small: at most 8 KiB of JSON. */
+function assertSettingsSize(settings: Record<string, unknown>) {
+  if (Buffer.byteLength(JSON.stringify(settings)) > 8192)
+    throw new AppError('validation_failed', 'settings are larger than 8 KiB', {
+      errors: [{ path: 'body.settings', message: 'larger than 8 KiB' }],
+    });
+}
+
 /**
  * What a former owner keeps after handing ownership over: an admin-level grant. The template's
  * `admin` role where it can be granted at that level; otherwise every permission but deleting
@@ -88,16 +96,23 @@ export function createOrganizationService(rt: Runtime, access: AccessService) {
       clock.now(),
     );
 
-  async function uniqueSlug(trx: Transaction<DB>, wanted: string | undefined, name: string) {
+  const slugConflict = (slug: string) =>
+    new AppError('conflict', `The slug "${slug}" is taken`, {
+      errors: [{ path: 'body.slug', message: 'taken' }],
+    });
+
+  async function uniqueSlug(
+    trx: Transaction<DB>,
+    wanted: string | undefined,
+    name: string,
+    suffixed: boolean,
+  ) {
     if (wanted) {
-      if (await repo.slugTaken(trx, wanted))
-        throw new AppError('conflict', `The slug "${wanted}" is taken`, {
-          errors: [{ path: 'body.slug', message: 'taken' }],
-        });
+      if (await repo.slugTaken(trx, wanted)) throw slugConflict(wanted);
       return wanted;
     }
     const base = slugify(name);
-    if (!(await repo.slugTaken(trx, base))) return base;
+    if (!suffixed && !(await repo.slugTaken(trx, base))) return base;
     return `${base}-${randomBytes(3).toString('hex')}`;
   }
 
@@ -124,46 +139,65 @@ export function createOrganizationService(rt: Runtime, access: AccessService) {
           ],
         });
       }
+      // The same 8 KiB limit as an update: create used to store settings of any size the body
+      // limit allowed (organizations.input.test.ts).
+      if (input.settings !== undefined) assertSettingsSize(input.settings);
       const user = await findUserById(db, actor.userId);
       assertThat(user, 'unauthenticated');
       const now = clock.now();
-      const row = await db.transaction().execute(async (trx) => {
-        const org: OrganizationsTable = {
-          id: newId('org', now),
-          name: input.name,
-          slug: await uniqueSlug(trx, input.slug, input.name),
-          template: input.template,
-          owner_user_id: actor.userId,
-          status: 'active',
-          settings: JSON.stringify(input.settings ?? {}),
-          policies: JSON.stringify(policiesOf({ policies: JSON.stringify(input.policies ?? {}) })),
-          created_by: actor.userId,
-          created_at: now,
-          updated_at: now,
-        };
-        await repo.insertOrganization(trx, org);
-        await repo.insertMembership(trx, {
-          organization_id: org.id,
-          user_id: actor.userId,
-          status: 'active',
-          invited_by: null,
-          login_methods: null,
-          sort_name: repo.sortName(user.first_name, user.last_name),
-          email: user.email,
-          joined_at: now,
-          updated_at: now,
+      const createOnce = (suffixed: boolean) =>
+        db.transaction().execute(async (trx) => {
+          const org: OrganizationsTable = {
+            id: newId('org', now),
+            name: input.name,
+            slug: await uniqueSlug(trx, input.slug, input.name, suffixed),
+            template: input.template,
+            owner_user_id: actor.userId,
+            status: 'active',
+            settings: JSON.stringify(input.settings ?? {}),
+            policies: JSON.stringify(
+              policiesOf({ policies: JSON.stringify(input.policies ?? {}) }),
+            ),
+            created_by: actor.userId,
+            created_at: now,
+            updated_at: now,
+          };
+          await repo.insertOrganization(trx, org);
+          await repo.insertMembership(trx, {
+            organization_id: org.id,
+            user_id: actor.userId,
+            status: 'active',
+            invited_by: null,
+            login_methods: null,
+            sort_name: repo.sortName(user.first_name, user.last_name),
+            email: user.email,
+            joined_at: now,
+            updated_at: now,
+          });
+          await audit(
+            trx,
+            meta,
+            actor,
+            org.id,
+            'organization.created',
+            { type: 'organization', id: org.id },
+            { after: { name: org.name, slug: org.slug, template: org.template } },
+          );
+          return org;
         });
-        await audit(
-          trx,
-          meta,
-          actor,
-          org.id,
-          'organization.created',
-          { type: 'organization', id: org.id },
-          { after: { name: org.name, slug: org.slug, template: org.template } },
-        );
-        return org;
-      });
+      // The slug check reads, then the insert writes: on PostgreSQL two concurrent creates can
+      // both see the slug free, and the loser used to get a 500 from the unique index
+      // (organizations.lifecycle.test.ts, "concurrent"). A chosen slug is then a 409; a derived
+      // one is retried with a random suffix.
+      let row: OrganizationsTable | undefined;
+      for (let attempt = 0; row === undefined; attempt++) {
+        try {
+          row = await createOnce(attempt > 0);
+        } catch (error) {
+          if (!isUniqueViolation(error)) throw error;
+          if (input.slug || attempt >= 2) throw slugConflict(input.slug ?? slugify(input.name));
+        }
+      }
       bus.publish(`member:${row.id}:${actor.userId}`);
       return toOrganization(row);
     },
@@ -206,13 +240,11 @@ export function createOrganizationService(rt: Runtime, access: AccessService) {
         const changes: Partial<OrganizationsTable> = {};
         if (input.name !== undefined) changes.name = input.name;
         if (input.slug !== undefined && input.slug !== before.slug) {
-          if (await repo.slugTaken(trx, input.slug, orgId))
-            throw new AppError('conflict', `The slug "${input.slug}" is taken`);
+          if (await repo.slugTaken(trx, input.slug, orgId)) throw slugConflict(input.slug);
           changes.slug = input.slug;
         }
         if (input.settings !== undefined) {
-          if (Buffer.byteLength(JSON.stringify(input.settings)) > 8192)
-            throw new AppError('validation_failed', 'settings are larger than 8 KiB');
+          assertSettingsSize(input.settings);
           changes.settings = JSON.stringify(input.settings);
         }
         if (input.policies !== undefined)
@@ -222,7 +254,13 @@ export function createOrganizationService(rt: Runtime, access: AccessService) {
             }),
           );
         if (Object.keys(changes).length === 0) return before;
-        await repo.updateOrganization(trx, orgId, { ...changes, updated_at: now });
+        try {
+          await repo.updateOrganization(trx, orgId, { ...changes, updated_at: now });
+        } catch (error) {
+          // Another organization took the slug between the check and this write (PostgreSQL).
+          if (isUniqueViolation(error) && changes.slug) throw slugConflict(changes.slug);
+          throw error;
+        }
         const keys = Object.keys(changes) as (keyof OrganizationsTable)[];
         await audit(
           trx,
@@ -320,16 +358,20 @@ export function createOrganizationService(rt: Runtime, access: AccessService) {
     async offerOwnership(
       actor: UserPrincipal,
       orgId: string,
-      subjectId: string,
+      subject: { kind: 'organization' } | { kind: 'account'; accountId: string },
       toUserId: string,
       meta: RequestMeta,
     ) {
+      // The kind is explicit: deciding by `subjectId === orgId` let the account route, given the
+      // organization's own id as the account, offer the whole organization
+      // (organizations.input.test.ts).
+      const subjectId = subject.kind === 'organization' ? orgId : subject.accountId;
       const now = clock.now();
       const offer = await db.transaction().execute(async (trx) => {
         const org = await repo.findOrganization(trx, orgId);
         assertThat(org, 'not_found');
         let currentOwner = org.owner_user_id;
-        if (subjectId !== orgId) {
+        if (subject.kind === 'account') {
           const account = await trx
             .selectFrom('accounts')
             .select(['owner_user_id'])
@@ -410,8 +452,9 @@ export function createOrganizationService(rt: Runtime, access: AccessService) {
       const result = await db.transaction().execute(async (trx) => {
         const offer = await repo.findOffer(trx, orgId, offerId);
         if (!offer || offer.to_user_id !== actor.userId) return { kind: 'not_found' as const };
-        const spent = await repo.resolveOffer(trx, orgId, offerId, 'accepted', now);
-        if (!spent) return { kind: 'gone' as const };
+        // The membership is checked before the offer is spent: returning (rather than throwing)
+        // commits this transaction, and a refused acceptance used to leave the offer recorded as
+        // "accepted" with nothing moved (ownership.test.ts, "concurrent transfer").
         const membership = await trx
           .selectFrom('memberships')
           .select('status')
@@ -419,6 +462,8 @@ export function createOrganizationService(rt: Runtime, access: AccessService) {
           .where('user_id', '=', actor.userId)
           .executeTakeFirst();
         if (membership?.status !== 'active') return { kind: 'inactive' as const };
+        const spent = await repo.resolveOffer(trx, orgId, offerId, 'accepted', now);
+        if (!spent) return { kind: 'gone' as const };
         const moved =
           offer.subject_id === orgId
             ? await trx
@@ -434,7 +479,17 @@ export function createOrganizationService(rt: Runtime, access: AccessService) {
                 .where('id', '=', offer.subject_id)
                 .where('owner_user_id', '=', offer.from_user_id)
                 .executeTakeFirst();
-        if (Number(moved.numUpdatedRows) !== 1) return { kind: 'stale' as const };
+        if (Number(moved.numUpdatedRows) !== 1) {
+          // The offerer no longer owns the subject (another transfer won): the offer can never
+          // be honoured, so it ends as withdrawn, not as accepted, and frees the pending slot.
+          await trx
+            .updateTable('ownership_offers')
+            .set({ status: 'withdrawn', resolved_at: now })
+            .where('organization_id', '=', orgId)
+            .where('id', '=', offerId)
+            .execute();
+          return { kind: 'stale' as const };
+        }
         const formerStillMember = await trx
           .selectFrom('memberships')
           .select('user_id')

@@ -66,7 +66,16 @@ export function roleRoutes(
         key: t.key,
         name: t.name,
         description: t.description,
-        invite_policy: { ...t.invitePolicy },
+        // Spelled out in snake_case like the rest of the API: spreading the engine's object
+        // leaked its camelCase keys (`defaultRole`) into the JSON (found by the accounts story).
+        invite_policy: {
+          inviters: t.invitePolicy.inviters,
+          permission: t.invitePolicy.permission,
+          default_role: t.invitePolicy.defaultRole,
+          owner_only_roles: [...t.invitePolicy.ownerOnlyRoles],
+          owner_may_offer_ownership: t.invitePolicy.ownerMayOfferOwnership,
+          summary: t.invitePolicy.summary,
+        },
         roles: t.roles.map((r) => toRole(r, true)),
       })),
     }),

@@ -1,9 +1,12 @@
+import type { Kysely, Transaction } from 'kysely';
 import {
   type CompiledRole,
   checkRoleDefinition,
   type RoleDefinition,
   type ScopeLevel,
 } from '../../authz';
+import { isUniqueViolation } from '../../db/dialect';
+import type { DB } from '../../db/schema';
 import type { RequestMeta, UserPrincipal } from '../../http/context';
 import { AppError, assertThat } from '../../http/errors';
 import { newId } from '../../lib/ids';
@@ -61,9 +64,14 @@ export function createRoleService(rt: Runtime, access: AccessService) {
       });
   }
 
-  const usage = async (orgId: string, key: string) =>
+  /**
+   * Who holds the role. Takes the executor: called inside a transaction it must use that
+   * transaction, since on SQLite (one connection) a query through `db` waits for the
+   * transaction that waits for it — `PATCH /roles/{key}` hung forever (roles.test.ts).
+   */
+  const usage = async (executor: Kysely<DB> | Transaction<DB>, orgId: string, key: string) =>
     (
-      await db
+      await executor
         .selectFrom('grants')
         .select('user_id')
         .where('organization_id', '=', orgId)
@@ -108,42 +116,51 @@ export function createRoleService(rt: Runtime, access: AccessService) {
       };
       await assertDefinable(actor, orgId, role);
       const now = clock.now();
-      await db.transaction().execute(async (trx) => {
-        const clash = await trx
-          .selectFrom('roles')
-          .select('id')
-          .where('organization_id', '=', orgId)
-          .where('key', '=', role.key)
-          .executeTakeFirst();
-        if (clash) throw new AppError('conflict', `A role "${role.key}" exists`);
-        await trx
-          .insertInto('roles')
-          .values({
-            id: newId('rol', now),
-            organization_id: orgId,
-            key: role.key,
-            name: role.name,
-            description: role.description,
-            permissions: JSON.stringify(role.permissions),
-            product: role.product,
-            grantable_at: JSON.stringify(role.grantableAt),
-            created_at: now,
-            updated_at: now,
-          })
-          .execute();
-        await insertAuditEvent(
-          trx,
-          meta,
-          {
-            organizationId: orgId,
-            actor: { type: 'user', id: actor.userId },
-            action: 'role.created',
-            target: { type: 'role', id: role.key },
-            changes: { after: toRole(role, false) },
-          },
-          now,
-        );
-      });
+      const insert = () =>
+        db.transaction().execute(async (trx) => {
+          const clash = await trx
+            .selectFrom('roles')
+            .select('id')
+            .where('organization_id', '=', orgId)
+            .where('key', '=', role.key)
+            .executeTakeFirst();
+          if (clash) throw new AppError('conflict', `A role "${role.key}" exists`);
+          await trx
+            .insertInto('roles')
+            .values({
+              id: newId('rol', now),
+              organization_id: orgId,
+              key: role.key,
+              name: role.name,
+              description: role.description,
+              permissions: JSON.stringify(role.permissions),
+              product: role.product,
+              grantable_at: JSON.stringify(role.grantableAt),
+              created_at: now,
+              updated_at: now,
+            })
+            .execute();
+          await insertAuditEvent(
+            trx,
+            meta,
+            {
+              organizationId: orgId,
+              actor: { type: 'user', id: actor.userId },
+              action: 'role.created',
+              target: { type: 'role', id: role.key },
+              changes: { after: toRole(role, false) },
+            },
+            now,
+          );
+        });
+      try {
+        await insert();
+      } catch (error) {
+        // Two concurrent creates both pass the clash check on PostgreSQL; the loser hits the
+        // unique (organization_id, key) constraint, which used to answer 500 (roles.test.ts).
+        if (isUniqueViolation(error)) throw new AppError('conflict', `A role "${role.key}" exists`);
+        throw error;
+      }
       bus.publish(`org:${orgId}`);
       return toRole(role, false);
     },
@@ -204,7 +221,7 @@ export function createRoleService(rt: Runtime, access: AccessService) {
           },
           now,
         );
-        return usage(orgId, key);
+        return usage(trx, orgId, key);
       });
       bus.publish(`org:${orgId}`);
       for (const u of holders) bus.publish(`member:${orgId}:${u}`);
