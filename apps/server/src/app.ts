@@ -29,6 +29,11 @@ import { accountRoutes } from './modules/accounts/accounts.routes';
 import { createAccountService } from './modules/accounts/accounts.service';
 import { adminRoutes } from './modules/admin/admin.routes';
 import { createAdminService } from './modules/admin/admin.service';
+import { apiAccessCheckRoutes } from './modules/api-keys/api-access-check.routes';
+import { apiKeyRoutes } from './modules/api-keys/api-keys.routes';
+import { createApiKeyService, isApiKeySecret } from './modules/api-keys/api-keys.service';
+import { auditRoutes } from './modules/audit/audit.routes';
+import { createAuditService } from './modules/audit/audit.service';
 import { authRoutes } from './modules/auth/auth.routes';
 import { createAuthService } from './modules/auth/auth.service';
 import { invitationRoutes } from './modules/invitations/invitations.routes';
@@ -128,6 +133,8 @@ function createServices(rt: Runtime) {
   const roles = createRoleService(rt, access);
   const members = createMemberService(rt, access);
   const invitations = createInvitationService(rt, access, members, sessions);
+  const apiKeys = createApiKeyService(rt, access);
+  const audit = createAuditService(rt);
   const admin = createAdminService(rt, access, sessions);
   return {
     sessions,
@@ -141,6 +148,8 @@ function createServices(rt: Runtime) {
     members,
     invitations,
     admin,
+    apiKeys,
+    audit,
   };
 }
 
@@ -267,15 +276,23 @@ export async function createApp(deps: AppDeps): Promise<Gatehouse> {
     const mode = req.routeOptions.config?.auth ?? 'required';
     if (mode === 'public' || req.is404) return;
     try {
-      const csrf = req.headers['x-csrf-token'];
-      req.principal = await services.sessions.authenticate(
-        {
-          authorization: req.headers.authorization,
-          csrf: typeof csrf === 'string' ? csrf : undefined,
-        },
-        req.method,
-        req.cookies,
-      );
+      const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+      const headerKey = req.headers['x-api-key'];
+      if (typeof headerKey === 'string' || (bearer && isApiKeySecret(bearer))) {
+        req.principal = await services.apiKeys.authenticate(
+          typeof headerKey === 'string' ? headerKey : bearer!,
+        );
+      } else {
+        const csrf = req.headers['x-csrf-token'];
+        req.principal = await services.sessions.authenticate(
+          {
+            authorization: req.headers.authorization,
+            csrf: typeof csrf === 'string' ? csrf : undefined,
+          },
+          req.method,
+          req.cookies,
+        );
+      }
     } catch (error) {
       if (error instanceof AppError) metrics.authFailures.inc({ code: error.code });
       throw error;
@@ -288,7 +305,10 @@ export async function createApp(deps: AppDeps): Promise<Gatehouse> {
   // Authorization: routes declare what they need (config.access); this one hook enforces it,
   // after validation so that the route parameters are known to be well-formed.
   app.addHook('preHandler', async (req) => {
-    if (req.routeOptions.config?.platformAdmin && !req.principal?.isPlatformAdmin)
+    if (
+      req.routeOptions.config?.platformAdmin &&
+      !(req.principal?.kind === 'user' && req.principal.isPlatformAdmin)
+    )
       throw new AppError('platform_admin_required');
     const need = req.routeOptions.config?.access;
     if (!need) return;
@@ -333,12 +353,32 @@ export async function createApp(deps: AppDeps): Promise<Gatehouse> {
   accountRoutes(app, { accounts: services.accounts });
   roleRoutes(app, { roles: services.roles, access: services.access });
   memberRoutes(app, { members: services.members, access: services.access });
-  accessRoutes(app, { access: services.access, rt });
+  accessRoutes(app, { access: services.access, apiKeys: services.apiKeys, rt });
+  apiKeyRoutes(app, { apiKeys: services.apiKeys });
+  apiAccessCheckRoutes(app, {
+    rt,
+    sessions: services.sessions,
+    apiKeys: services.apiKeys,
+    access: services.access,
+  });
+  auditRoutes(app, { audit: services.audit });
   invitationRoutes(app, { invitations: services.invitations });
   adminRoutes(app, { admin: services.admin });
   if (config.env === 'development') devRoutes(app, { rt });
 
   if (deps.startWorker !== false) outbox.start();
+  // Audit retention (AUDIT_RETENTION_DAYS): trims old events hourly, leaving checkpoints.
+  const retentionDays = config.auditRetentionDays;
+  const retention = retentionDays
+    ? setInterval(
+        () =>
+          void services.audit
+            .applyRetention(retentionDays)
+            .catch((err: Error) => logger.warn({ err: err.message }, 'audit retention failed')),
+        3_600_000,
+      )
+    : undefined;
+  retention?.unref();
 
   return {
     app,
@@ -346,8 +386,10 @@ export async function createApp(deps: AppDeps): Promise<Gatehouse> {
     outbox,
     services,
     async close() {
+      if (retention) clearInterval(retention);
       await outbox.stop();
       await app.close();
+      await services.apiKeys.close();
       await bus.close();
       redis?.disconnect();
     },

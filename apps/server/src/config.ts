@@ -131,6 +131,8 @@ const EnvSchema = z.object({
   OUTBOX_POLL_MS: integer(1000, 50, 60_000, 'a number of milliseconds'),
   ARGON2_MEMORY_KIB: integer(19456, 8192, 1_048_576, 'a number of KiB'),
   ARGON2_ITERATIONS: integer(2, 1, 10),
+  /** Days to keep audit events; older ones are removed hourly, leaving a verifiable checkpoint. Unset: keep forever. */
+  AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).optional(),
 });
 
 export type Env = z.input<typeof EnvSchema>;
@@ -156,6 +158,7 @@ export interface Config {
   cookieSecure: 'auto' | 'on' | 'off';
   outboxPollMs: number;
   argon2: { memoryCost: number; timeCost: number };
+  auditRetentionDays?: number;
 }
 
 /** A bad configuration: one line per bad variable, naming it and what is wrong (never its value). */
@@ -218,5 +221,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     cookieSecure: e.COOKIE_SECURE,
     outboxPollMs: e.OUTBOX_POLL_MS,
     argon2: { memoryCost: e.ARGON2_MEMORY_KIB, timeCost: e.ARGON2_ITERATIONS },
+    auditRetentionDays: e.AUDIT_RETENTION_DAYS,
   };
 }

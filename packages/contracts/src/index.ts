@@ -2,5 +2,6 @@ export * from './auth';
 export * from './common';
 export * from './errors';
 export * from './invitations';
+export * from './keys-audit';
 export * from './me';
 export * from './organizations';

@@ -132,6 +132,30 @@ export interface AuditEventsTable {
   changes: string | null;
   created_at: number;
   seq: Generated<number>;
+  prev_hash: string | null;
+  hash: string | null;
+}
+
+export interface AuditCheckpointsTable {
+  chain: string;
+  seq: number;
+  hash: string;
+  removed: number;
+  created_at: number;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  organization_id: string;
+  name: string;
+  prefix: string;
+  secret_hash: string;
+  grants: string;
+  created_by: string;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+  last_used_at: number | null;
 }
 
 export interface DB extends OrganizationTables {
@@ -253,6 +277,8 @@ export interface InvitationsTable {
 
 export interface OrganizationTables {
   invitations: InvitationsTable;
+  api_keys: ApiKeysTable;
+  audit_checkpoints: AuditCheckpointsTable;
   organizations: OrganizationsTable;
   accounts: AccountsTable;
   resources: ResourcesTable;

@@ -1,4 +1,6 @@
 import type { FastifyRequest } from 'fastify';
+import type { Grant } from '../authz';
+import { AppError } from './errors';
 
 /** Where a request came from; carried into audit events and sessions. */
 export interface RequestMeta {
@@ -17,7 +19,18 @@ export interface UserPrincipal {
   via: 'bearer' | 'cookie';
   isPlatformAdmin: boolean;
 }
-export type Principal = UserPrincipal;
+/** An API key: an organization's machine credential with its own grants. */
+export interface KeyPrincipal {
+  kind: 'api_key';
+  keyId: string;
+  organizationId: string;
+  grants: Grant[];
+  createdBy: string;
+  name: string;
+  prefix: string;
+  expiresAt: number | null;
+}
+export type Principal = UserPrincipal | KeyPrincipal;
 
 export function requestMeta(req: FastifyRequest): RequestMeta {
   const ua = req.headers['user-agent'];

@@ -6,12 +6,13 @@ import {
   ListScopesBody,
   ListScopesResult,
 } from '@gatehouse/contracts';
+import type { FastifyRequest } from 'fastify';
 import type { Decision } from '../../authz';
-import type { UserPrincipal } from '../../http/context';
-import { userOf } from '../../http/context';
+import type { KeyPrincipal, Principal } from '../../http/context';
 import { AppError } from '../../http/errors';
 import type { App } from '../../http/types';
 import type { Runtime } from '../../runtime';
+import type { ApiKeyService } from '../api-keys/api-keys.service';
 import type { AccessService } from './access.service';
 
 const tags = ['authorization'];
@@ -40,32 +41,59 @@ function present(decision: Decision) {
     : { allowed: false, reason: { kind: decision.reason.kind, message: decision.reason.message } };
 }
 
+const callerOf = (req: FastifyRequest): Principal => {
+  if (!req.principal) throw new AppError('unauthenticated');
+  return req.principal;
+};
+const idOf = (p: Principal) => (p.kind === 'user' ? p.userId : p.keyId);
+
 /**
- * The authorization API the platform's services call on every request. Asking about another
- * subject needs `members:read` in the organization that owns the scope.
+ * The authorization API the platform's services call on every request, with a user's access
+ * token or an API key. Asking about another subject (a user or a key) needs `members:read` in
+ * the organization that owns the scope.
  */
-export function accessRoutes(app: App, { access, rt }: { access: AccessService; rt: Runtime }) {
-  async function decide(
-    caller: UserPrincipal,
+export function accessRoutes(
+  app: App,
+  { access, apiKeys, rt }: { access: AccessService; apiKeys: ApiKeyService; rt: Runtime },
+) {
+  const isMemberOf = async (caller: Principal, orgId: string) =>
+    caller.kind === 'api_key'
+      ? caller.organizationId === orgId
+      : (await access.loadMember(orgId, caller.userId))?.membershipStatus != null;
+
+  /**
+   * Whom to evaluate: the caller itself, or another user or key of that organization. `null`:
+   * answer no_access (a caller outside the organization learns nothing about it — a 403 here
+   * would confirm that a guessed id exists in another tenant).
+   */
+  async function subjectFor(
+    caller: Principal,
     subject: string | undefined,
-    permission: string,
-    scope: string,
-  ) {
-    const chain = await access.resolveScope(scope);
-    const subjectId = subject ?? caller.userId;
-    if (!chain) return NO_ACCESS;
-    const orgId = chain.organizationId;
-    if (
-      subjectId !== caller.userId &&
-      !(await access.holds(caller, orgId, 'members:read', orgId))
-    ) {
+    orgId: string,
+  ): Promise<string | KeyPrincipal | null> {
+    if (subject === undefined || subject === idOf(caller))
+      return caller.kind === 'user' ? caller.userId : caller;
+    if (!(await isMemberOf(caller, orgId))) return null;
+    if (!(await access.holds(caller, orgId, 'members:read', orgId))) {
       throw new AppError(
         'forbidden',
         "Asking about another subject needs members:read in the scope's organization",
       );
     }
-    if (!subjectId.startsWith('usr_')) return NO_ACCESS;
-    const { decision } = await access.check(orgId, subjectId, permission, scope);
+    return subject.startsWith('usr_') ? subject : await apiKeys.principalById(orgId, subject);
+  }
+
+  async function decide(
+    caller: Principal,
+    subject: string | undefined,
+    permission: string,
+    scope: string,
+  ) {
+    const chain = await access.resolveScope(scope);
+    if (!chain) return NO_ACCESS;
+    const who = await subjectFor(caller, subject, chain.organizationId);
+    if (who === null) return NO_ACCESS;
+    const { decision } = await access.check(chain.organizationId, who, permission, scope);
     if (!decision.allowed && decision.reason.kind === 'not_member') return NO_ACCESS;
     return present(decision);
   }
@@ -80,7 +108,7 @@ export function accessRoutes(app: App, { access, rt }: { access: AccessService; 
         response: { 200: CheckResult },
       },
     },
-    async (req) => decide(userOf(req), req.body.subject, req.body.permission, req.body.scope),
+    async (req) => decide(callerOf(req), req.body.subject, req.body.permission, req.body.scope),
   );
 
   app.post(
@@ -94,7 +122,7 @@ export function accessRoutes(app: App, { access, rt }: { access: AccessService; 
       },
     },
     async (req) => {
-      const caller = userOf(req);
+      const caller = callerOf(req);
       const results = [];
       for (const c of req.body.checks)
         results.push(await decide(caller, req.body.subject, c.permission, c.scope));
@@ -114,19 +142,14 @@ export function accessRoutes(app: App, { access, rt }: { access: AccessService; 
       },
     },
     async (req) => {
-      const caller = userOf(req);
+      const caller = callerOf(req);
       const { organization_id: orgId, permission, level } = req.body;
-      const subjectId = req.body.subject ?? caller.userId;
-      const asOther = subjectId !== caller.userId;
-      if (
-        !(await access.holds(caller, orgId, asOther ? 'members:read' : 'organization:read', orgId))
-      ) {
-        const member = await access.loadMember(orgId, caller.userId);
-        if (asOther || !member || member.membershipStatus !== 'active')
-          throw new AppError('not_found', 'No such organization, or you are not a member of it');
-      }
+      if (!(await isMemberOf(caller, orgId)))
+        throw new AppError('not_found', 'No such organization, or you are not a member of it');
       if (!access.catalog.permissions.has(permission))
         throw new AppError('validation_failed', `"${permission}" is not a known permission`);
+      const who = await subjectFor(caller, req.body.subject, orgId);
+      if (who === null) return { scopes: [] };
       const rows =
         level === 'account'
           ? await rt.db
@@ -143,8 +166,7 @@ export function accessRoutes(app: App, { access, rt }: { access: AccessService; 
               .execute();
       const scopes = [];
       for (const row of rows) {
-        if ((await access.check(orgId, subjectId, permission, row.id)).decision.allowed)
-          scopes.push(row);
+        if ((await access.check(orgId, who, permission, row.id)).decision.allowed) scopes.push(row);
       }
       return { scopes };
     },

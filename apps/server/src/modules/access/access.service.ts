@@ -16,7 +16,7 @@ import {
   type Template,
 } from '../../authz';
 import type { OrganizationsTable } from '../../db/schema';
-import type { UserPrincipal } from '../../http/context';
+import type { KeyPrincipal, Principal, UserPrincipal } from '../../http/context';
 import { AppError } from '../../http/errors';
 import { InvalidatingCache } from '../../lib/cache';
 import type { Runtime } from '../../runtime';
@@ -134,6 +134,21 @@ export function createAccessService(rt: Runtime, catalog: Catalog = defaultCatal
     };
   }
 
+  /**
+   * The chains of the grants' scopes, as seen from inside one organization: a scope of another
+   * organization resolves to nothing, exactly like an id that does not exist. Telling the two
+   * apart ("belongs to another organization" vs "no such scope") would let anyone who may grant
+   * confirm that a guessed id exists in another tenant.
+   */
+  async function chainsInOrganization(orgId: string, grants: readonly Grant[]) {
+    const chains = new Map<string, ScopeChain | null>();
+    for (const g of grants) {
+      const chain = await resolveScope(g.scope);
+      chains.set(g.scope, chain?.organizationId === orgId ? chain : null);
+    }
+    return chains;
+  }
+
   /** A suspended organization refuses everyone in it (its owner too) until reactivated. */
   function suspendedRefusal(facts: OrgFacts): Decision | null {
     return facts.org.status === 'suspended'
@@ -141,10 +156,21 @@ export function createAccessService(rt: Runtime, catalog: Catalog = defaultCatal
       : null;
   }
 
-  /** Answers SPEC §2 for a user at a scope of an organization. */
+  /** What the engine knows of an API key: it belongs to one organization and holds its grants. */
+  function keyPrincipal(orgId: string, key: KeyPrincipal): AuthzPrincipal {
+    return {
+      organizationId: orgId,
+      membershipStatus: key.organizationId === orgId ? 'active' : null,
+      isOrganizationOwner: false,
+      ownedAccountIds: [],
+      grants: key.grants,
+    };
+  }
+
+  /** Answers SPEC §2 for a user (by id) or an API key at a scope of an organization. */
   async function check(
     orgId: string,
-    userId: string,
+    subject: string | KeyPrincipal,
     permission: string,
     scopeId: string,
   ): Promise<{ decision: Decision; chain: ScopeChain | null; facts: OrgFacts | null }> {
@@ -171,12 +197,18 @@ export function createAccessService(rt: Runtime, catalog: Catalog = defaultCatal
     }
     const suspended = suspendedRefusal(facts);
     if (suspended) return { decision: suspended, chain, facts };
-    const principal = await principalOf(orgId, userId);
+    const principal =
+      typeof subject === 'string'
+        ? await principalOf(orgId, subject)
+        : keyPrincipal(orgId, subject);
     return { decision: evaluate(catalog, facts.roles, principal, permission, chain), chain, facts };
   }
 
+  const subjectOf = (actor: Principal) => (actor.kind === 'user' ? actor.userId : actor);
+
   return {
     catalog,
+    keyPrincipal,
     loadOrg,
     loadMember,
     resolveScope,
@@ -189,12 +221,12 @@ export function createAccessService(rt: Runtime, catalog: Catalog = defaultCatal
      * permission gets 403 with the reason.
      */
     async authorize(
-      actor: UserPrincipal,
+      actor: Principal,
       orgId: string,
       permission: string,
       scopeId: string = orgId,
     ): Promise<OrgFacts> {
-      const { decision, chain, facts } = await check(orgId, actor.userId, permission, scopeId);
+      const { decision, chain, facts } = await check(orgId, subjectOf(actor), permission, scopeId);
       if (decision.allowed) return facts!;
       if (!facts || !chain || decision.reason.kind === 'not_member')
         throw new AppError('not_found', 'No such organization, or you are not a member of it');
@@ -206,9 +238,14 @@ export function createAccessService(rt: Runtime, catalog: Catalog = defaultCatal
     },
 
     /** Any active member of an active organization (404 for everyone else). */
-    async assertMember(actor: UserPrincipal, orgId: string): Promise<OrgFacts> {
+    async assertMember(actor: Principal, orgId: string): Promise<OrgFacts> {
       const facts = await loadOrg(orgId);
-      const member = facts ? await loadMember(orgId, actor.userId) : null;
+      const member =
+        actor.kind === 'api_key'
+          ? { membershipStatus: actor.organizationId === orgId ? ('active' as const) : null }
+          : facts
+            ? await loadMember(orgId, actor.userId)
+            : null;
       if (!facts || !member || member.membershipStatus === null)
         throw new AppError('not_found', 'No such organization, or you are not a member of it');
       if (member.membershipStatus !== 'active')
@@ -224,12 +261,12 @@ export function createAccessService(rt: Runtime, catalog: Catalog = defaultCatal
 
     /** Whether the actor holds `permission` at `scopeId` (no throw). For filtering lists. */
     async holds(
-      actor: UserPrincipal,
+      actor: Principal,
       orgId: string,
       permission: string,
       scopeId: string,
     ): Promise<boolean> {
-      return (await check(orgId, actor.userId, permission, scopeId)).decision.allowed;
+      return (await check(orgId, subjectOf(actor), permission, scopeId)).decision.allowed;
     },
 
     async effective(orgId: string, userId: string, scopeId: string): Promise<string[]> {
@@ -249,8 +286,7 @@ export function createAccessService(rt: Runtime, catalog: Catalog = defaultCatal
     async assertCanGrant(actor: UserPrincipal, orgId: string, grants: Grant[]): Promise<void> {
       const facts = await loadOrg(orgId);
       if (!facts) throw new AppError('not_found');
-      const chains = new Map<string, ScopeChain | null>();
-      for (const g of grants) chains.set(g.scope, await resolveScope(g.scope));
+      const chains = await chainsInOrganization(orgId, grants);
       const result = checkGrants(
         catalog,
         facts.roles,
@@ -265,8 +301,7 @@ export function createAccessService(rt: Runtime, catalog: Catalog = defaultCatal
     async validateGrants(orgId: string, grants: Grant[]): Promise<GrantProblem[]> {
       const facts = await loadOrg(orgId);
       if (!facts) throw new AppError('not_found');
-      const chains = new Map<string, ScopeChain | null>();
-      for (const g of grants) chains.set(g.scope, await resolveScope(g.scope));
+      const chains = await chainsInOrganization(orgId, grants);
       // An owner principal holds everything: only shape, role, scope and level problems remain.
       const owner: AuthzPrincipal = {
         organizationId: orgId,

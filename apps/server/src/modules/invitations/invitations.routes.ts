@@ -121,7 +121,7 @@ export function invitationRoutes(app: App, { invitations }: { invitations: Invit
       config: { auth: 'optional' },
     },
     async (req) =>
-      invitations.accept(req.principal, req.params.token, req.body ?? {}, requestMeta(req)),
+      invitations.accept(req.principal ? userOf(req) : null, req.params.token, req.body ?? {}, requestMeta(req)),
   );
 
   app.post(

@@ -1,0 +1,234 @@
+import type { Selectable } from 'kysely';
+import type { AuditEventsTable, DB } from '../../db/schema';
+import { AppError } from '../../http/errors';
+import { toIso } from '../../lib/clock';
+import type { Runtime } from '../../runtime';
+import { chainOf, eventHash } from './audit.repo';
+
+export interface AuditQuery {
+  limit: number;
+  cursor?: string;
+  actor?: string;
+  action?: string;
+  target?: string;
+  from?: string;
+  to?: string;
+}
+
+export function toAuditEvent(e: Selectable<AuditEventsTable>) {
+  let changes: unknown = null;
+  try {
+    changes = e.changes ? JSON.parse(e.changes) : null;
+  } catch {
+    changes = e.changes;
+  }
+  return {
+    id: e.id,
+    seq: e.seq,
+    organization_id: e.organization_id,
+    actor: { type: e.actor_type, id: e.actor_id },
+    action: e.action,
+    target: e.target_type ? { type: e.target_type, id: e.target_id } : null,
+    ip: e.ip,
+    user_agent: e.user_agent,
+    request_id: e.request_id,
+    changes,
+    created_at: toIso(e.created_at),
+    hash: e.hash,
+  };
+}
+
+const parseTime = (value: string | undefined, name: string) => {
+  if (value === undefined) return undefined;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms))
+    throw new AppError('validation_failed', `${name} must be an ISO 8601 time`, {
+      errors: [{ path: `query.${name}`, message: 'not a date-time' }],
+    });
+  return ms;
+};
+
+/**
+ * Reading, verifying, exporting and trimming the audit log. Events are written by the services
+ * inside their transactions (audit.repo.ts); nothing here writes events.
+ */
+export function createAuditService(rt: Runtime) {
+  const { db, clock } = rt;
+
+  function filtered(orgId: string | null | undefined, q: Omit<AuditQuery, 'limit' | 'cursor'>) {
+    let query = db.selectFrom('audit_events').selectAll();
+    if (orgId !== undefined)
+      query =
+        orgId === null
+          ? query.where('organization_id', 'is', null)
+          : query.where('organization_id', '=', orgId);
+    if (q.actor) query = query.where('actor_id', '=', q.actor);
+    if (q.action)
+      query = q.action.endsWith('.*')
+        ? query.where('action', 'like', `${q.action.slice(0, -1)}%`)
+        : query.where('action', '=', q.action);
+    if (q.target) query = query.where('target_id', '=', q.target);
+    const from = parseTime(q.from, 'from');
+    const to = parseTime(q.to, 'to');
+    if (from !== undefined) query = query.where('created_at', '>=', from);
+    if (to !== undefined) query = query.where('created_at', '<', to);
+    return query;
+  }
+
+  async function list(orgId: string | null | undefined, q: AuditQuery) {
+    let query = filtered(orgId, q);
+    if (q.cursor) {
+      const seq = Number(q.cursor);
+      if (!Number.isInteger(seq) || seq < 0)
+        throw new AppError('validation_failed', 'The cursor is not valid', {
+          errors: [{ path: 'query.cursor', message: 'not a cursor from this list' }],
+        });
+      query = query.where('seq', '<', seq);
+    }
+    const rows = await query
+      .orderBy('seq', 'desc')
+      .limit(q.limit + 1)
+      .execute();
+    const page = rows.slice(0, q.limit);
+    return {
+      data: page.map(toAuditEvent),
+      next_cursor: rows.length > q.limit ? String(page[page.length - 1]!.seq) : null,
+    };
+  }
+
+  /**
+   * Walks a chain from its start (or the checkpoint retention left) and recomputes every hash.
+   * Reports the first event whose stored hash, or link to the previous one, does not match.
+   */
+  async function verify(orgId: string | null) {
+    const chain = chainOf(orgId);
+    const checkpoint = await db
+      .selectFrom('audit_checkpoints')
+      .selectAll()
+      .where('chain', '=', chain)
+      .executeTakeFirst();
+    let expectedPrev: string | null = checkpoint?.hash ?? null;
+    let after = checkpoint ? checkpoint.seq : -1;
+    let checked = 0;
+    for (;;) {
+      let q = db.selectFrom('audit_events').selectAll().where('seq', '>', after);
+      q =
+        orgId === null
+          ? q.where('organization_id', 'is', null)
+          : q.where('organization_id', '=', orgId);
+      const batch = await q.orderBy('seq').limit(1000).execute();
+      for (const e of batch) {
+        checked++;
+        const reason =
+          e.prev_hash !== expectedPrev
+            ? 'the link to the previous event is broken (an event was removed, inserted or reordered)'
+            : eventHash(e.prev_hash, e) !== e.hash
+              ? 'the event was changed after it was written'
+              : null;
+        if (reason)
+          return {
+            valid: false,
+            checked,
+            checkpoint: checkpoint ? { seq: checkpoint.seq, removed: checkpoint.removed } : null,
+            first_broken: { id: e.id, seq: e.seq, reason },
+          };
+        expectedPrev = e.hash;
+        after = e.seq;
+      }
+      if (batch.length < 1000) break;
+    }
+    return {
+      valid: true,
+      checked,
+      checkpoint: checkpoint ? { seq: checkpoint.seq, removed: checkpoint.removed } : null,
+      first_broken: null,
+    };
+  }
+
+  /** Every matching event, oldest first, one JSON object per line. */
+  async function* exportNdjson(
+    orgId: string | null | undefined,
+    q: Omit<AuditQuery, 'limit' | 'cursor'>,
+  ) {
+    let after = -1;
+    for (;;) {
+      const batch = await filtered(orgId, q)
+        .where('seq', '>', after)
+        .orderBy('seq')
+        .limit(1000)
+        .execute();
+      for (const e of batch) yield `${JSON.stringify(toAuditEvent(e))}\n`;
+      if (batch.length < 1000) return;
+      after = batch[batch.length - 1]!.seq;
+    }
+  }
+
+  /**
+   * Retention: removes events older than `days`, chain by chain, leaving a checkpoint (the last
+   * removed event's seq and hash) so that what remains still verifies.
+   */
+  async function applyRetention(days: number) {
+    const cutoff = clock.now() - days * 24 * 3600 * 1000;
+    const chains = await db
+      .selectFrom('audit_events')
+      .select('organization_id')
+      .where('created_at', '<', cutoff)
+      .distinct()
+      .execute();
+    let removed = 0;
+    for (const { organization_id: orgId } of chains) {
+      removed += await db.transaction().execute(async (trx) => {
+        const chain = chainOf(orgId);
+        let q = trx
+          .selectFrom('audit_events')
+          .select(['seq', 'hash'])
+          .where('created_at', '<', cutoff);
+        q =
+          orgId === null
+            ? q.where('organization_id', 'is', null)
+            : q.where('organization_id', '=', orgId);
+        const last = await q.orderBy('seq', 'desc').limit(1).executeTakeFirst();
+        const lastHash = last?.hash;
+        if (!last || !lastHash) return 0;
+        let del = trx.deleteFrom('audit_events').where('seq', '<=', last.seq);
+        del =
+          orgId === null
+            ? del.where('organization_id', 'is', null)
+            : del.where('organization_id', '=', orgId);
+        const res = await del.executeTakeFirst();
+        const n = Number(res.numDeletedRows);
+        const before = await trx
+          .selectFrom('audit_checkpoints')
+          .select('removed')
+          .where('chain', '=', chain)
+          .executeTakeFirst();
+        await trx
+          .insertInto('audit_checkpoints')
+          .values({
+            chain,
+            seq: last.seq,
+            hash: lastHash,
+            removed: (before?.removed ?? 0) + n,
+            created_at: clock.now(),
+          })
+          .onConflict((oc) =>
+            oc
+              .column('chain')
+              .doUpdateSet({
+                seq: last.seq,
+                hash: lastHash,
+                removed: (before?.removed ?? 0) + n,
+                created_at: clock.now(),
+              }),
+          )
+          .execute();
+        return n;
+      });
+    }
+    return removed;
+  }
+
+  return { list, verify, exportNdjson, applyRetention };
+}
+
+export type AuditService = ReturnType<typeof createAuditService>;

@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { IsoDateTime } from './common';
+import { GrantInput } from './organizations';
+
+export const CreateApiKeyBody = z.strictObject({
+  name: z.string().trim().min(1).max(100),
+  grants: z.array(GrantInput).min(1).max(100),
+  expires_at: IsoDateTime.nullable().optional(),
+});
+export const ApiKey = z
+  .object({
+    id: z.string(),
+    organization_id: z.string(),
+    name: z.string(),
+    prefix: z.string().describe('the first characters of the secret'),
+    grants: z.array(z.record(z.string(), z.unknown())),
+    created_by: z.string(),
+    created_at: IsoDateTime,
+    expires_at: IsoDateTime.nullable(),
+    revoked_at: IsoDateTime.nullable(),
+    last_used_at: IsoDateTime.nullable().describe('recorded within about 30 seconds'),
+    status: z.enum(['active', 'expired', 'revoked']),
+  })
+  .meta({ id: 'ApiKey' });
+export const CreatedApiKey = ApiKey.extend({
+  secret: z.string().describe('shown once: store it now'),
+}).meta({ id: 'CreatedApiKey' });
+
+export const ApiAccessCheckBody = z.strictObject({
+  token: z.string().min(1).max(4096).describe('an access token or an API key'),
+});
+export const ApiAccessCheckResult = z.object({
+  active: z.boolean(),
+  type: z.enum(['user', 'api_key']).optional(),
+  user: z
+    .object({ id: z.string(), email: z.string(), first_name: z.string(), last_name: z.string() })
+    .optional(),
+  api_key: z.object({ id: z.string(), name: z.string(), prefix: z.string() }).optional(),
+  session_id: z.string().optional(),
+  organization_id: z.string().nullable().optional(),
+  grants: z.array(z.record(z.string(), z.unknown())).optional(),
+  is_owner: z.boolean().optional(),
+  expires_at: IsoDateTime.nullable().optional(),
+  reason: z.string().optional(),
+});
+
+export const AuditEvent = z
+  .object({
+    id: z.string(),
+    seq: z.number().int(),
+    organization_id: z.string().nullable(),
+    actor: z.object({ type: z.string(), id: z.string().nullable() }),
+    action: z.string(),
+    target: z.object({ type: z.string(), id: z.string().nullable() }).nullable(),
+    ip: z.string().nullable(),
+    user_agent: z.string().nullable(),
+    request_id: z.string().nullable(),
+    changes: z.unknown(),
+    created_at: IsoDateTime,
+    hash: z.string().nullable(),
+  })
+  .meta({ id: 'AuditEvent' });
+export const AuditQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(30).optional(),
+  actor: z.string().max(64).optional(),
+  action: z.string().max(100).optional().describe('exact, or a prefix ending in .* (member.*)'),
+  target: z.string().max(64).optional(),
+  from: z.string().max(40).optional().describe('ISO 8601, inclusive'),
+  to: z.string().max(40).optional().describe('ISO 8601, exclusive'),
+});
+export const AuditVerifyResult = z.object({
+  valid: z.boolean(),
+  checked: z.number().int(),
+  checkpoint: z.object({ seq: z.number().int(), removed: z.number().int() }).nullable(),
+  first_broken: z.object({ id: z.string(), seq: z.number().int(), reason: z.string() }).nullable(),
+});
