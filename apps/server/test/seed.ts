@@ -245,3 +245,110 @@ export async function addDirect(
     grants: { id: string; role: string | null; permissions: string[] | null; scope: string }[];
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Factories for the invitation and platform-administration tests.
+
+/** Sends invitations as `actor`; answers the raw response. */
+export function invite(
+  ctx: TestContext,
+  actor: SignedIn,
+  orgId: string,
+  body: {
+    emails: string[];
+    grants?: unknown[];
+    message?: string;
+    expires_in_days?: number;
+    offer_ownership?: boolean;
+  },
+) {
+  return ctx.request('POST', `/v1/organizations/${orgId}/invitations`, {
+    token: actor.accessToken,
+    body,
+  });
+}
+
+/**
+ * The token of the latest invitation link queued for an address (read from the outbox, as the
+ * invitee would read it from the mail). Advance the clock between two sends whose order matters.
+ */
+export async function invitationToken(ctx: TestContext, email: string): Promise<string> {
+  const rows = await ctx.database.db
+    .selectFrom('outbox')
+    .select('body')
+    .where('recipient', '=', email.toLowerCase())
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .execute();
+  for (const row of rows) {
+    const match = row.body?.match(/\/invitations\/([A-Za-z0-9_-]+)/);
+    if (match) return match[1]!;
+  }
+  throw new Error(`no invitation link was mailed to ${email}`);
+}
+
+/** Invites one address and answers the token of its link; throws unless it was invited. */
+export async function inviteOne(
+  ctx: TestContext,
+  actor: SignedIn,
+  orgId: string,
+  email: string,
+  grants: unknown[] = [],
+  extra: { expires_in_days?: number; offer_ownership?: boolean; message?: string } = {},
+) {
+  const res = await invite(ctx, actor, orgId, { emails: [email], grants, ...extra });
+  const result = res.body?.results?.[0];
+  if (res.status !== 200 || !['invited', 'already_invited'].includes(result?.status))
+    throw new Error(`invite failed: ${res.status} ${res.text}`);
+  return { id: result.invitation_id as string, token: await invitationToken(ctx, email) };
+}
+
+/** A platform administrator (as `gatehouse create-admin` makes one), signed in. */
+export async function platformAdmin(ctx: TestContext): Promise<SignedIn> {
+  const email = `admin-${Math.random().toString(36).slice(2, 10)}@example.com`;
+  const password = 'Tr0ub4dor&3-horse';
+  await ctx.gatehouse.services.setup.createAdminFromCli({
+    email,
+    password,
+    first_name: 'Pat',
+    last_name: 'Admin',
+  });
+  return ctx.login(email, password);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Factories for the API key and audit tests.
+
+/** Creates an API key as `actor`; answers the raw response (the secret is in `body.secret`). */
+export function createApiKey(
+  ctx: TestContext,
+  actor: SignedIn,
+  orgId: string,
+  body: { name?: string; grants: unknown[]; expires_at?: string | null },
+) {
+  return ctx.request('POST', `/v1/organizations/${orgId}/api-keys`, {
+    token: actor.accessToken,
+    body: { name: 'service key', ...body },
+  });
+}
+
+/** Creates an API key and answers its id and secret; throws unless it was created. */
+export async function apiKey(
+  ctx: TestContext,
+  actor: SignedIn,
+  orgId: string,
+  grants: GrantInput[],
+  extra: { name?: string; expires_at?: string | null } = {},
+) {
+  const res = await createApiKey(ctx, actor, orgId, { grants, ...extra });
+  if (res.status !== 201) throw new Error(`create API key failed: ${res.status} ${res.text}`);
+  return { id: res.body.id as string, secret: res.body.secret as string, prefix: res.body.prefix };
+}
+
+/** How many audit events the database holds (every chain, or one organization's). */
+export async function auditCount(ctx: TestContext, orgId?: string): Promise<number> {
+  let q = ctx.database.db.selectFrom('audit_events').select((eb) => eb.fn.countAll().as('n'));
+  if (orgId) q = q.where('organization_id', '=', orgId);
+  const row = await q.executeTakeFirstOrThrow();
+  return Number(row.n);
+}

@@ -1,14 +1,28 @@
 import { z } from 'zod';
 import { IsoDateTime } from './common';
-import { GrantInput } from './organizations';
+import { GrantInput, ScopeId } from './organizations';
+
+/**
+ * PostgreSQL refuses text holding U+0000 (the query fails: a 500), SQLite would store it; no
+ * name, message, search or cursor needs one, so it is a validation error on both engines.
+ */
+const noNul = <T extends z.ZodString>(schema: T) =>
+  schema.refine((s) => !s.includes('\u0000'), 'must not contain NUL characters');
 
 export const InvitationStatus = z.enum(['pending', 'accepted', 'rejected', 'revoked', 'expired']);
 
 export const SendInvitationsBody = z.strictObject({
   /** raw strings: each is normalised and reported on its own (an invalid one does not fail the rest) */
   emails: z.array(z.string().max(320)).min(1).max(100),
-  grants: z.array(GrantInput).max(200).default([]),
-  message: z.string().trim().max(1000).optional(),
+  /**
+   * `{ scope }` alone takes the template's default role at that scope (accounts: admin); a
+   * template without a default role refuses it.
+   */
+  grants: z
+    .array(z.union([GrantInput, z.strictObject({ scope: ScopeId })]))
+    .max(200)
+    .default([]),
+  message: noNul(z.string().trim().max(1000)).optional(),
   expires_in_days: z
     .number()
     .int()
@@ -46,7 +60,7 @@ export const Invitation = z
 
 export const InvitationsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().max(64).optional(),
+  cursor: noNul(z.string().max(64)).optional(),
   status: InvitationStatus.optional(),
 });
 
@@ -68,8 +82,8 @@ export const InvitationPreview = z
 export const AcceptInvitationBody = z
   .strictObject({
     /** only when not signed in and no account exists for the address: sign up through the invitation */
-    first_name: z.string().trim().min(1).max(100).optional(),
-    last_name: z.string().trim().min(1).max(100).optional(),
+    first_name: noNul(z.string().trim().min(1).max(100)).optional(),
+    last_name: noNul(z.string().trim().min(1).max(100)).optional(),
     password: z.string().min(1).max(256).optional(),
   })
   .default({});
@@ -101,25 +115,25 @@ export const MyInvitation = z.object({
 // Platform administration
 
 export const CreateCustomerBody = z.strictObject({
-  name: z.string().trim().min(1).max(120),
+  name: noNul(z.string().trim().min(1).max(120)),
   slug: z
     .string()
     .trim()
     .toLowerCase()
     .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/)
     .optional(),
-  template: z.string().min(1).max(50).default('media'),
+  template: noNul(z.string().min(1).max(50)).default('media'),
   owner: z.strictObject({
     email: z.string().trim().toLowerCase().max(254).pipe(z.email()),
-    first_name: z.string().trim().min(1).max(100),
-    last_name: z.string().trim().min(1).max(100),
+    first_name: noNul(z.string().trim().min(1).max(100)),
+    last_name: noNul(z.string().trim().min(1).max(100)),
   }),
 });
 export const AdminListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().max(64).optional(),
-  search: z.string().trim().max(100).optional(),
-  status: z.string().max(20).optional(),
+  cursor: noNul(z.string().max(64)).optional(),
+  search: noNul(z.string().trim().max(100)).optional(),
+  status: noNul(z.string().max(20)).optional(),
 });
 export const AdminUser = z
   .object({

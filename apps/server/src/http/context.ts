@@ -37,9 +37,18 @@ export function requestMeta(req: FastifyRequest): RequestMeta {
   return { ip: req.ip ?? null, userAgent: ua ? ua.slice(0, 512) : null, requestId: String(req.id) };
 }
 
-/** The authenticated user; routes that declare `auth: 'required'` may call this safely. */
+/**
+ * The authenticated user. API keys may call the authorization API and the read routes their
+ * grants allow; routes that act as a person (every state change, and reads that depend on who
+ * the person is) refuse them with 403 `forbidden`, reason `user_required` — a documented
+ * decision, not a 500 (it was a plain Error before; see issue 6).
+ */
 export function userOf(req: FastifyRequest): UserPrincipal {
   const p = req.principal;
-  if (p?.kind !== 'user') throw new Error('route reached without an authenticated user');
+  if (p?.kind === 'api_key')
+    throw new AppError('forbidden', 'This route needs a signed-in user, not an API key', {
+      reason: 'user_required',
+    });
+  if (p?.kind !== 'user') throw new AppError('unauthenticated');
   return p;
 }

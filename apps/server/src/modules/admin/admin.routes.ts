@@ -12,8 +12,14 @@ import type { AdminService } from './admin.service';
 
 const tags = ['platform administration'];
 const Customer = Organization.extend({ members: z.number().int() });
-const CustomerParams = z.object({ orgId: z.string().min(1).max(64) });
-const UserParams = z.object({ userId: z.string().min(1).max(64) });
+/** Path segments never hold NUL: PostgreSQL would refuse the lookup (a 500) instead of a 404. */
+const Segment = z
+  .string()
+  .min(1)
+  .max(64)
+  .refine((s) => !s.includes('\u0000'), 'must not contain NUL characters');
+const CustomerParams = z.object({ orgId: Segment });
+const UserParams = z.object({ userId: Segment });
 
 /** Platform administrators only (`config.platformAdmin`, enforced by the hook in app.ts). */
 export function adminRoutes(app: App, { admin }: { admin: AdminService }) {

@@ -1,4 +1,4 @@
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { DB } from '../../db/schema';
 import { enqueueEmail } from '../../delivery/outbox';
 import { mails } from '../../delivery/templates';
@@ -10,6 +10,7 @@ import { hashToken, randomToken } from '../../lib/secrets';
 import type { Runtime } from '../../runtime';
 import type { AccessService } from '../access/access.service';
 import { insertAuditEvent } from '../audit/audit.repo';
+import { retryOnUniqueViolation } from '../invitations/invitations.service';
 import { policiesOf, toOrganization } from '../organizations/organizations.presenter';
 import {
   insertMembership,
@@ -22,6 +23,10 @@ import type { SessionService } from '../sessions/sessions.service';
 import { insertUser } from '../users/users.repo';
 
 const SET_PASSWORD_TTL_MS = 7 * 24 * 3600 * 1000;
+/**
+ * A search term is plain text: `%`, `_` and `\` are escaped, and every LIKE says `escape '\'`
+ * (SQLite has no default escape character; without the clause `\%` would match literally).
+ */
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 /**
@@ -86,108 +91,112 @@ export function createAdminService(rt: Runtime, access: AccessService, sessions:
       const now = clock.now();
       const orgId = newId('org', now);
       const token = randomToken();
-      const row = await db.transaction().execute(async (trx) => {
-        let slug = input.slug ?? slugify(input.name);
-        if (await slugTaken(trx, slug)) {
-          if (input.slug) throw new AppError('conflict', `The slug "${slug}" is taken`);
-          slug = `${slug}-${token
-            .slice(0, 6)
-            .toLowerCase()
-            .replace(/[^a-z0-9]/g, 'x')}`;
-        }
-        let owner = await trx
-          .selectFrom('users')
-          .selectAll()
-          .where('email', '=', input.owner.email)
-          .executeTakeFirst();
-        const isNew = !owner;
-        if (!owner) {
-          const id = newId('usr', now);
-          await insertUser(
-            trx,
-            {
-              id,
-              email: input.owner.email,
-              password_hash: null,
-              first_name: input.owner.first_name,
-              last_name: input.owner.last_name,
-              managed_by_org_id: orgId,
-            },
-            now,
-          );
-          owner = await trx
+      // Two customers created at once for one new owner (or with one derived slug) race on a
+      // unique index; the loser is replayed whole and then finds the winner's user (or slug).
+      const row = await retryOnUniqueViolation(() =>
+        db.transaction().execute(async (trx) => {
+          let slug = input.slug ?? slugify(input.name);
+          if (await slugTaken(trx, slug)) {
+            if (input.slug) throw new AppError('conflict', `The slug "${slug}" is taken`);
+            slug = `${slug}-${token
+              .slice(0, 6)
+              .toLowerCase()
+              .replace(/[^a-z0-9]/g, 'x')}`;
+          }
+          let owner = await trx
             .selectFrom('users')
             .selectAll()
-            .where('id', '=', id)
-            .executeTakeFirstOrThrow();
-        }
-        const org = {
-          id: orgId,
-          name: input.name,
-          slug,
-          template: input.template,
-          owner_user_id: owner.id,
-          status: 'active' as const,
-          settings: '{}',
-          policies: JSON.stringify(policiesOf({ policies: '{}' })),
-          created_by: actor.userId,
-          created_at: now,
-          updated_at: now,
-        };
-        await insertOrganization(trx, org);
-        await insertMembership(trx, {
-          organization_id: orgId,
-          user_id: owner.id,
-          status: 'active',
-          invited_by: actor.userId,
-          login_methods: null,
-          sort_name: sortName(owner.first_name, owner.last_name),
-          email: owner.email,
-          joined_at: now,
-          updated_at: now,
-        });
-        const needsPassword = isNew || owner.password_hash === null;
-        if (needsPassword)
-          await trx
-            .insertInto('password_resets')
-            .values({
-              token_hash: hashToken(token),
-              user_id: owner.id,
-              expires_at: now + SET_PASSWORD_TTL_MS,
-              consumed_at: null,
-              created_at: now,
-            })
-            .execute();
-        await enqueueEmail(
-          trx,
-          mails.organizationCreatedForYou(
-            owner.email,
-            owner.first_name,
-            input.name,
-            rt.config.publicUrl,
-            needsPassword ? token : null,
-          ),
-          now,
-        );
-        await audit(
-          trx,
-          meta,
-          actor,
-          orgId,
-          'customer.created',
-          { type: 'organization', id: orgId },
-          {
-            after: {
-              name: input.name,
-              slug,
-              template: input.template,
-              owner_id: owner.id,
-              owner_created: isNew,
+            .where('email', '=', input.owner.email)
+            .executeTakeFirst();
+          const isNew = !owner;
+          if (!owner) {
+            const id = newId('usr', now);
+            await insertUser(
+              trx,
+              {
+                id,
+                email: input.owner.email,
+                password_hash: null,
+                first_name: input.owner.first_name,
+                last_name: input.owner.last_name,
+                managed_by_org_id: orgId,
+              },
+              now,
+            );
+            owner = await trx
+              .selectFrom('users')
+              .selectAll()
+              .where('id', '=', id)
+              .executeTakeFirstOrThrow();
+          }
+          const org = {
+            id: orgId,
+            name: input.name,
+            slug,
+            template: input.template,
+            owner_user_id: owner.id,
+            status: 'active' as const,
+            settings: '{}',
+            policies: JSON.stringify(policiesOf({ policies: '{}' })),
+            created_by: actor.userId,
+            created_at: now,
+            updated_at: now,
+          };
+          await insertOrganization(trx, org);
+          await insertMembership(trx, {
+            organization_id: orgId,
+            user_id: owner.id,
+            status: 'active',
+            invited_by: actor.userId,
+            login_methods: null,
+            sort_name: sortName(owner.first_name, owner.last_name),
+            email: owner.email,
+            joined_at: now,
+            updated_at: now,
+          });
+          const needsPassword = isNew || owner.password_hash === null;
+          if (needsPassword)
+            await trx
+              .insertInto('password_resets')
+              .values({
+                token_hash: hashToken(token),
+                user_id: owner.id,
+                expires_at: now + SET_PASSWORD_TTL_MS,
+                consumed_at: null,
+                created_at: now,
+              })
+              .execute();
+          await enqueueEmail(
+            trx,
+            mails.organizationCreatedForYou(
+              owner.email,
+              owner.first_name,
+              input.name,
+              rt.config.publicUrl,
+              needsPassword ? token : null,
+            ),
+            now,
+          );
+          await audit(
+            trx,
+            meta,
+            actor,
+            orgId,
+            'customer.created',
+            { type: 'organization', id: orgId },
+            {
+              after: {
+                name: input.name,
+                slug,
+                template: input.template,
+                owner_id: owner.id,
+                owner_created: isNew,
+              },
             },
-          },
-        );
-        return org;
-      });
+          );
+          return org;
+        }),
+      );
       bus.publish(`member:${orgId}:${row.owner_user_id}`);
       rt.notifyOutbox();
       return toOrganization(row);
@@ -203,7 +212,10 @@ export function createAdminService(rt: Runtime, access: AccessService, sessions:
       if (query.search) {
         const term = `%${escapeLike(query.search.toLowerCase())}%`;
         q = q.where((eb) =>
-          eb.or([eb(eb.fn('lower', ['name']), 'like', term), eb('slug', 'like', term)]),
+          eb.or([
+            sql<boolean>`lower(name) like ${term} escape '\\'`,
+            sql<boolean>`slug like ${term} escape '\\'`,
+          ]),
         );
       }
       if (query.status === 'active' || query.status === 'suspended')
@@ -272,9 +284,9 @@ export function createAdminService(rt: Runtime, access: AccessService, sessions:
         const term = `%${escapeLike(query.search.toLowerCase())}%`;
         q = q.where((eb) =>
           eb.or([
-            eb('email', 'like', term),
-            eb(eb.fn('lower', ['first_name']), 'like', term),
-            eb(eb.fn('lower', ['last_name']), 'like', term),
+            sql<boolean>`email like ${term} escape '\\'`,
+            sql<boolean>`lower(first_name) like ${term} escape '\\'`,
+            sql<boolean>`lower(last_name) like ${term} escape '\\'`,
           ]),
         );
       }

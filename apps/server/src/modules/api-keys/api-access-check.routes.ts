@@ -50,8 +50,7 @@ export function apiAccessCheckRoutes(
           'GET',
           {},
         );
-        if (!principal || principal.kind !== 'user')
-          return { active: false, reason: 'invalid_token' };
+        if (principal?.kind !== 'user') return { active: false, reason: 'invalid_token' };
         const user =
           (await rt.caches.users.peek(principal.userId)) ??
           (await rt.db
@@ -61,7 +60,10 @@ export function apiAccessCheckRoutes(
             .executeTakeFirstOrThrow());
         const orgId = principal.currentOrgId;
         const facts = orgId ? await access.loadMember(orgId, principal.userId) : null;
-        const inOrg = facts?.membershipStatus === 'active';
+        // A suspended organization refuses everyone in it (SPEC §2), so its grants are not
+        // reported either: a gateway must not act on them. (They were, before issue 6's tests.)
+        const org = orgId ? await access.loadOrg(orgId) : null;
+        const inOrg = facts?.membershipStatus === 'active' && org?.org.status === 'active';
         return {
           active: true,
           type: 'user' as const,

@@ -112,7 +112,7 @@ export function createApiKeyService(rt: Runtime, access: AccessService) {
       if (row.expires_at !== null && row.expires_at <= now)
         throw new AppError('invalid_token', 'The API key has expired');
       const org = await access.loadOrg(row.organization_id);
-      if (!org || org.org.status !== 'active')
+      if (org?.org.status !== 'active')
         throw new AppError('invalid_token', 'The organization of this API key is suspended');
       usage.set(row.id, now);
       return toPrincipal(row);

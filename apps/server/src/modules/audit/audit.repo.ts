@@ -51,6 +51,15 @@ export function eventHash(prevHash: string | null, e: HashedFields): string {
 const isPostgres = (trx: Kysely<DB>) => trx.getExecutor().adapter instanceof PostgresAdapter;
 
 /**
+ * Serialises the writers of one chain until the transaction ends: PostgreSQL takes a
+ * transaction-scoped advisory lock; SQLite has a single writer already.
+ */
+export async function lockChain(trx: Transaction<DB>, chain: string) {
+  if (isPostgres(trx))
+    await sql`select pg_advisory_xact_lock(hashtext(${`audit:${chain}`}))`.execute(trx);
+}
+
+/**
  * Writes one audit event, chained to the previous one of its organization. Call it inside the
  * transaction that makes the change it records: the event commits or rolls back with it.
  * Writers of one chain are serialised (PostgreSQL: a transaction-scoped advisory lock; SQLite
@@ -64,8 +73,7 @@ export async function insertAuditEvent(
 ) {
   const organizationId = entry.organizationId ?? null;
   const chain = chainOf(organizationId);
-  if (isPostgres(trx))
-    await sql`select pg_advisory_xact_lock(hashtext(${`audit:${chain}`}))`.execute(trx);
+  await lockChain(trx, chain);
   let previous = organizationId
     ? trx.selectFrom('audit_events').select('hash').where('organization_id', '=', organizationId)
     : trx.selectFrom('audit_events').select('hash').where('organization_id', 'is', null);

@@ -1,9 +1,9 @@
-import type { Selectable } from 'kysely';
-import type { AuditEventsTable, DB } from '../../db/schema';
+import { type Selectable, sql } from 'kysely';
+import type { AuditEventsTable } from '../../db/schema';
 import { AppError } from '../../http/errors';
 import { toIso } from '../../lib/clock';
 import type { Runtime } from '../../runtime';
-import { chainOf, eventHash } from './audit.repo';
+import { chainOf, eventHash, lockChain } from './audit.repo';
 
 export interface AuditQuery {
   limit: number;
@@ -63,10 +63,14 @@ export function createAuditService(rt: Runtime) {
           ? query.where('organization_id', 'is', null)
           : query.where('organization_id', '=', orgId);
     if (q.actor) query = query.where('actor_id', '=', q.actor);
-    if (q.action)
+    if (q.action) {
+      // `member.*` is a prefix match. Not LIKE: `%` and `_` in the filter would be wildcards,
+      // and SQLite's LIKE ignores case where PostgreSQL's does not. substr is exact on both.
+      const prefix = q.action.slice(0, -1);
       query = q.action.endsWith('.*')
-        ? query.where('action', 'like', `${q.action.slice(0, -1)}%`)
+        ? query.where(sql<string>`substr(action, 1, ${sql.lit(prefix.length)})`, '=', prefix)
         : query.where('action', '=', q.action);
+    }
     if (q.target) query = query.where('target_id', '=', q.target);
     const from = parseTime(q.from, 'from');
     const to = parseTime(q.to, 'to');
@@ -179,6 +183,9 @@ export function createAuditService(rt: Runtime) {
     for (const { organization_id: orgId } of chains) {
       removed += await db.transaction().execute(async (trx) => {
         const chain = chainOf(orgId);
+        // Like a writer: no event is chained, and no other node trims this chain, while the
+        // checkpoint moves (two nodes run retention hourly).
+        await lockChain(trx, chain);
         let q = trx
           .selectFrom('audit_events')
           .select(['seq', 'hash'])
@@ -212,14 +219,12 @@ export function createAuditService(rt: Runtime) {
             created_at: clock.now(),
           })
           .onConflict((oc) =>
-            oc
-              .column('chain')
-              .doUpdateSet({
-                seq: last.seq,
-                hash: lastHash,
-                removed: (before?.removed ?? 0) + n,
-                created_at: clock.now(),
-              }),
+            oc.column('chain').doUpdateSet({
+              seq: last.seq,
+              hash: lastHash,
+              removed: (before?.removed ?? 0) + n,
+              created_at: clock.now(),
+            }),
           )
           .execute();
         return n;

@@ -166,6 +166,20 @@ export function createAuthService(rt: Runtime, sessions: SessionService) {
           ? mails.verifyEmail(user.email, user.first_name, code)
           : mails.passwordReset(user.email, user.first_name, code);
       await enqueueEmail(trx, mail, now);
+      // A new code replaces the pending one: a state change, audited like the forgot-password
+      // request (issue 6: every state-changing route records an event). Unknown or inactive
+      // addresses returned above change nothing and record nothing.
+      await insertAuditEvent(
+        trx,
+        meta,
+        {
+          actor: { type: 'anonymous' },
+          action: 'user.code_resent',
+          target: { type: 'user', id: user.id },
+          changes: { purpose: input.purpose },
+        },
+        now,
+      );
     });
     rt.notifyOutbox();
     return ACCEPTED;
@@ -256,6 +270,18 @@ export function createAuthService(rt: Runtime, sessions: SessionService) {
           created_at: now,
         })
         .execute();
+      // The code is spent and a reset token issued: audited in this transaction (issue 6:
+      // every state-changing route records an event).
+      await insertAuditEvent(
+        trx,
+        meta,
+        {
+          actor: { type: 'anonymous' },
+          action: 'user.password_reset_verified',
+          target: { type: 'user', id: user.id },
+        },
+        now,
+      );
       return check;
     });
     if (!result.ok) failCode(result);

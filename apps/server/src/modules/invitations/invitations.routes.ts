@@ -15,9 +15,16 @@ import type { App } from '../../http/types';
 import type { InvitationService } from './invitations.service';
 
 const tags = ['invitations'];
-const OrgParams = z.object({ orgId: z.string().min(1).max(64) });
-const InvitationParams = OrgParams.extend({ invitationId: z.string().min(1).max(64) });
-const TokenParams = z.object({ token: z.string().min(16).max(128) });
+/** Path segments never hold NUL: PostgreSQL would refuse the lookup (a 500) instead of a 404. */
+const Segment = (min: number, max: number) =>
+  z
+    .string()
+    .min(min)
+    .max(max)
+    .refine((s) => !s.includes('\u0000'), 'must not contain NUL characters');
+const OrgParams = z.object({ orgId: Segment(1, 64) });
+const InvitationParams = OrgParams.extend({ invitationId: Segment(1, 64) });
+const TokenParams = z.object({ token: Segment(16, 128) });
 
 export function invitationRoutes(app: App, { invitations }: { invitations: InvitationService }) {
   app.post(
@@ -45,9 +52,11 @@ export function invitationRoutes(app: App, { invitations }: { invitations: Invit
         querystring: InvitationsQuery,
         response: { 200: page(Invitation) },
       },
-      config: { access: { permission: 'members:read' } },
+      // Any member: the service shows all invitations to those with members:read, and their
+      // own to those who may invite somewhere (accounts admins, reseller account owners).
+      config: { access: { permission: 'member' } },
     },
-    async (req) => invitations.list(req.params.orgId, req.query),
+    async (req) => invitations.list(userOf(req), req.params.orgId, req.query),
   );
 
   app.get(
@@ -59,9 +68,9 @@ export function invitationRoutes(app: App, { invitations }: { invitations: Invit
         params: InvitationParams,
         response: { 200: Invitation },
       },
-      config: { access: { permission: 'members:read' } },
+      config: { access: { permission: 'member' } },
     },
-    async (req) => invitations.get(req.params.orgId, req.params.invitationId),
+    async (req) => invitations.get(userOf(req), req.params.orgId, req.params.invitationId),
   );
 
   app.delete(
@@ -73,7 +82,8 @@ export function invitationRoutes(app: App, { invitations }: { invitations: Invit
         params: InvitationParams,
         response: { 200: Invitation },
       },
-      config: { access: { permission: 'members:invite' } },
+      // Whoever could send this invitation today (checked by the service against its grants).
+      config: { access: { permission: 'member' } },
     },
     async (req) =>
       invitations.revoke(userOf(req), req.params.orgId, req.params.invitationId, requestMeta(req)),
@@ -88,7 +98,8 @@ export function invitationRoutes(app: App, { invitations }: { invitations: Invit
         params: InvitationParams,
         response: { 200: Invitation },
       },
-      config: { access: { permission: 'members:invite' } },
+      // Whoever could send this invitation today (checked by the service against its grants).
+      config: { access: { permission: 'member' } },
     },
     async (req) =>
       invitations.resend(userOf(req), req.params.orgId, req.params.invitationId, requestMeta(req)),
@@ -121,7 +132,12 @@ export function invitationRoutes(app: App, { invitations }: { invitations: Invit
       config: { auth: 'optional' },
     },
     async (req) =>
-      invitations.accept(req.principal ? userOf(req) : null, req.params.token, req.body ?? {}, requestMeta(req)),
+      invitations.accept(
+        req.principal ? userOf(req) : null,
+        req.params.token,
+        req.body ?? {},
+        requestMeta(req),
+      ),
   );
 
   app.post(

@@ -12,7 +12,7 @@ import { newId } from '../../lib/ids';
 import { hashToken, randomToken } from '../../lib/secrets';
 import type { Runtime } from '../../runtime';
 import { checkPasswordPolicy } from '../../security/passwords';
-import type { AccessService } from '../access/access.service';
+import type { AccessService, OrgFacts } from '../access/access.service';
 import { insertAuditEvent } from '../audit/audit.repo';
 import type { MemberService } from '../members/members.service';
 import { policiesOf } from '../organizations/organizations.presenter';
@@ -116,6 +116,15 @@ export function createInvitationService(
   }
 
   /**
+   * The invitation changed between our read and our guarded write: accepted, rejected or
+   * revoked meanwhile, or its link replaced by a resend. Answer as a fresh request would.
+   */
+  async function explainLoss(token: string): Promise<never> {
+    refuseUnusable(await loadByToken(token), clock.now());
+    throw new AppError('invitation_used', 'The invitation is no longer pending');
+  }
+
+  /**
    * Spends the invitation and makes the membership, in the caller's transaction. The guarded
    * UPDATE decides between concurrent accepts (and between accept and revoke): one wins.
    */
@@ -130,6 +139,9 @@ export function createInvitationService(
       .updateTable('invitations')
       .set({ status: 'accepted', accepted_by: userId, resolved_at: now, updated_at: now })
       .where('id', '=', row.id)
+      // The link read must still be the current one: a resend that committed meanwhile
+      // replaced it, and the old link stops working at that moment, not a little later.
+      .where('token_hash', '=', row.token_hash)
       .where('status', '=', 'pending')
       .where('expires_at', '>', now)
       .returning('id')
@@ -174,20 +186,18 @@ export function createInvitationService(
     );
     let ownershipFrom: string | null = null;
     if (row.offers_ownership === 1) {
-      const org = await trx
-        .selectFrom('organizations')
-        .select(['owner_user_id', 'template'])
+      // Only while the owner who offered it still owns it. The guarded UPDATE decides, not an
+      // earlier read: a transfer that commits meanwhile makes it match nothing, and then the
+      // invitee just joins (and the offerer gets no former-owner grant).
+      const moved = await trx
+        .updateTable('organizations')
+        .set({ owner_user_id: userId, updated_at: now })
         .where('id', '=', row.organization_id)
-        .executeTakeFirstOrThrow();
-      // Only while the owner who offered it still owns it.
-      if (org.owner_user_id === row.invited_by) {
-        await trx
-          .updateTable('organizations')
-          .set({ owner_user_id: userId, updated_at: now })
-          .where('id', '=', row.organization_id)
-          .where('owner_user_id', '=', row.invited_by)
-          .execute();
-        const template = access.catalog.templates.get(org.template)!;
+        .where('owner_user_id', '=', row.invited_by)
+        .returning('template')
+        .executeTakeFirst();
+      if (moved) {
+        const template = access.catalog.templates.get(moved.template)!;
         await insertGrantRows(
           trx,
           row.organization_id,
@@ -222,6 +232,39 @@ export function createInvitationService(
     }
   }
 
+  /** An invitation of this organization the actor may see (see `list`), or 404. */
+  async function findVisible(actor: UserPrincipal, orgId: string, id: string) {
+    const row = await db
+      .selectFrom('invitations')
+      .selectAll()
+      .where('organization_id', '=', orgId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    const visible =
+      row &&
+      (row.invited_by === actor.userId ||
+        (await access.holds(actor, orgId, 'members:read', orgId)));
+    if (!visible) throw new AppError('not_found', 'No such invitation');
+    return row;
+  }
+
+  /**
+   * Who may revoke or resend an invitation: whoever could send it today. The owner always; an
+   * ownership offer, only the owner; otherwise the template's invite rule with no escalation
+   * over its grants (accounts: an admin of A manages invitations to A, not those to B).
+   */
+  async function assertMayManage(
+    actor: UserPrincipal,
+    orgId: string,
+    facts: OrgFacts,
+    row: InvitationsTable,
+  ) {
+    if (facts.org.owner_user_id === actor.userId) return;
+    if (row.offers_ownership === 1)
+      throw new AppError('forbidden', 'Only the owner manages an offer of ownership');
+    await members.assertMayInvite(actor, orgId, facts, JSON.parse(row.grants) as Grant[]);
+  }
+
   return {
     /**
      * Invites each address with the same grants. Addresses are normalised (trim, lower case)
@@ -242,6 +285,7 @@ export function createInvitationService(
     ) {
       const facts = await access.loadOrg(orgId);
       assertThat(facts, 'not_found');
+      const grants = withDefaultRole(facts, input.grants);
       if (input.offer_ownership) {
         if (facts.org.owner_user_id !== actor.userId)
           throw new AppError('forbidden', 'Only the owner can offer ownership');
@@ -253,7 +297,7 @@ export function createInvitationService(
         if (input.emails.length !== 1)
           throw new AppError('validation_failed', 'Ownership is offered to one address at a time');
       }
-      await members.assertMayInvite(actor, orgId, facts, input.grants);
+      await members.assertMayInvite(actor, orgId, facts, grants);
       const now = clock.now();
       const days = input.expires_in_days ?? policiesOf(facts.org).invitation_expiry_days;
       const inviter = await db
@@ -261,130 +305,144 @@ export function createInvitationService(
         .select(['first_name', 'last_name'])
         .where('id', '=', actor.userId)
         .executeTakeFirstOrThrow();
-      const results: Results = [];
+      // One slot per address sent, filled in the caller's order: the first occurrence of an
+      // address is the one invited, later variants of it (case, whitespace) are duplicates.
+      const results: Results = new Array(input.emails.length);
       const seen = new Set<string>();
-      const valid: string[] = [];
-      for (const raw of input.emails) {
+      const valid: { email: string; at: number }[] = [];
+      input.emails.forEach((raw, at) => {
         const parsed = Email.safeParse(raw);
-        if (!parsed.success) {
-          results.push({ email: raw, status: 'invalid_email' });
-          continue;
+        if (!parsed.success) results[at] = { email: raw, status: 'invalid_email' };
+        else if (seen.has(parsed.data)) results[at] = { email: parsed.data, status: 'duplicate' };
+        else {
+          seen.add(parsed.data);
+          valid.push({ email: parsed.data, at });
         }
-        if (seen.has(parsed.data)) {
-          results.push({ email: parsed.data, status: 'duplicate' });
-          continue;
-        }
-        seen.add(parsed.data);
-        valid.push(parsed.data);
-      }
-      const words = await describe(orgId, input.grants);
-      await db.transaction().execute(async (trx) => {
-        for (const email of valid) {
-          const member = await trx
-            .selectFrom('memberships')
-            .innerJoin('users', 'users.id', 'memberships.user_id')
-            .select('users.id')
-            .where('memberships.organization_id', '=', orgId)
-            .where('users.email', '=', email)
-            .executeTakeFirst();
-          if (member) {
-            results.push({ email, status: 'already_member' });
-            continue;
-          }
-          const token = randomToken();
-          const pending = await trx
-            .selectFrom('invitations')
-            .select('id')
-            .where('organization_id', '=', orgId)
-            .where('email', '=', email)
-            .where('status', '=', 'pending')
-            .executeTakeFirst();
-          const fields = {
-            grants: JSON.stringify(input.grants),
-            message: input.message ?? null,
-            offers_ownership: input.offer_ownership ? 1 : 0,
-            token_hash: hashToken(token),
-            invited_by: actor.userId,
-            expires_at: now + days * DAY_MS,
-            updated_at: now,
-          };
-          let id: string;
-          if (pending) {
-            id = pending.id;
-            await trx.updateTable('invitations').set(fields).where('id', '=', id).execute();
-            results.push({ email, status: 'already_invited', invitation_id: id });
-          } else {
-            id = newId('inv', now);
-            await trx
-              .insertInto('invitations')
-              .values({
-                id,
-                organization_id: orgId,
+      });
+      const words = await describe(orgId, grants);
+      // Two requests inviting one address at once both find no pending invitation and both
+      // insert; the partial unique index lets one win and the other fail. On PostgreSQL the
+      // loser's transaction is aborted, so it is replayed whole: it then finds the winner's
+      // invitation and refreshes it (already_invited). Nothing of a failed attempt survives.
+      await retryOnUniqueViolation(() =>
+        db.transaction().execute(async (trx) => {
+          // In address order, whatever the caller's order: concurrent batches naming the same
+          // addresses take their row and index locks in one order and cannot deadlock.
+          for (const { email, at } of [...valid].sort((a, b) => (a.email < b.email ? -1 : 1))) {
+            const member = await trx
+              .selectFrom('memberships')
+              .innerJoin('users', 'users.id', 'memberships.user_id')
+              .select('users.id')
+              .where('memberships.organization_id', '=', orgId)
+              .where('users.email', '=', email)
+              .executeTakeFirst();
+            if (member) {
+              results[at] = { email, status: 'already_member' };
+              continue;
+            }
+            const token = randomToken();
+            const pending = await trx
+              .selectFrom('invitations')
+              .select('id')
+              .where('organization_id', '=', orgId)
+              .where('email', '=', email)
+              .where('status', '=', 'pending')
+              .executeTakeFirst();
+            const fields = {
+              grants: JSON.stringify(grants),
+              message: input.message ?? null,
+              offers_ownership: input.offer_ownership ? 1 : 0,
+              token_hash: hashToken(token),
+              invited_by: actor.userId,
+              expires_at: now + days * DAY_MS,
+              updated_at: now,
+            };
+            // Guarded: an accept (or revoke) that committed since the read keeps its row as it
+            // was, and this address gets a new invitation instead.
+            const refreshed =
+              pending &&
+              (await trx
+                .updateTable('invitations')
+                .set(fields)
+                .where('id', '=', pending.id)
+                .where('status', '=', 'pending')
+                .returning('id')
+                .executeTakeFirst());
+            if (refreshed) {
+              results[at] = { email, status: 'already_invited', invitation_id: refreshed.id };
+            } else {
+              const id = newId('inv', now);
+              await trx
+                .insertInto('invitations')
+                .values({
+                  id,
+                  organization_id: orgId,
+                  email,
+                  status: 'pending',
+                  accepted_by: null,
+                  resolved_at: null,
+                  created_at: now,
+                  ...fields,
+                })
+                .execute();
+              results[at] = { email, status: 'invited', invitation_id: id };
+            }
+            await enqueueEmail(
+              trx,
+              mails.invitation(
                 email,
-                status: 'pending',
-                accepted_by: null,
-                resolved_at: null,
-                created_at: now,
-                ...fields,
-              })
-              .execute();
-            results.push({ email, status: 'invited', invitation_id: id });
+                `${inviter.first_name} ${inviter.last_name}`.trim(),
+                facts.org.name,
+                words,
+                input.message ?? null,
+                link(token),
+                days,
+              ),
+              now,
+            );
           }
-          await enqueueEmail(
-            trx,
-            mails.invitation(
-              email,
-              `${inviter.first_name} ${inviter.last_name}`.trim(),
-              facts.org.name,
-              words,
-              input.message ?? null,
-              link(token),
-              days,
+          const counts = Object.fromEntries(
+            ['invited', 'already_invited', 'already_member', 'invalid_email', 'duplicate'].map(
+              (s) => [s, results.filter((r) => r.status === s).length],
             ),
+          );
+          await insertAuditEvent(
+            trx,
+            meta,
+            {
+              organizationId: orgId,
+              actor: { type: 'user', id: actor.userId },
+              action: 'invitation.sent',
+              target: { type: 'organization', id: orgId },
+              changes: {
+                grants,
+                offers_ownership: input.offer_ownership,
+                ...counts,
+                invitation_ids: results.flatMap((r) => (r.invitation_id ? [r.invitation_id] : [])),
+              },
+            },
             now,
           );
-        }
-        const counts = Object.fromEntries(
-          ['invited', 'already_invited', 'already_member', 'invalid_email', 'duplicate'].map(
-            (s) => [s, results.filter((r) => r.status === s).length],
-          ),
-        );
-        await insertAuditEvent(
-          trx,
-          meta,
-          {
-            organizationId: orgId,
-            actor: { type: 'user', id: actor.userId },
-            action: 'invitation.sent',
-            target: { type: 'organization', id: orgId },
-            changes: {
-              grants: input.grants,
-              offers_ownership: input.offer_ownership,
-              ...counts,
-              invitation_ids: results.flatMap((r) => (r.invitation_id ? [r.invitation_id] : [])),
-            },
-          },
-          now,
-        );
-      });
+        }),
+      );
       rt.notifyOutbox();
-      // Keep the caller's order: results for invalid addresses were collected first.
-      const order = new Map(input.emails.map((e, i) => [e.trim().toLowerCase(), i]));
-      return {
-        results: results.sort(
-          (a, b) =>
-            (order.get(a.email.trim().toLowerCase()) ?? 0) -
-            (order.get(b.email.trim().toLowerCase()) ?? 0),
-        ),
-      };
+      return { results };
     },
 
+    /**
+     * Sent invitations, newest first. Whoever reads the members (`members:read`) sees them all;
+     * anyone else who may invite somewhere (an accounts admin, a reseller account owner) sees
+     * the ones they sent.
+     */
     async list(
+      actor: UserPrincipal,
       orgId: string,
       query: { limit: number; cursor?: string; status?: InvitationsTable['status'] },
     ) {
       const now = clock.now();
       let q = db.selectFrom('invitations').selectAll().where('organization_id', '=', orgId);
+      if (!(await access.holds(actor, orgId, 'members:read', orgId)))
+        q = q.where('invited_by', '=', actor.userId);
       if (query.status === 'expired')
         q = q.where((eb) =>
           eb.or([
@@ -407,18 +465,16 @@ export function createInvitationService(
       };
     },
 
-    async get(orgId: string, id: string) {
-      const row = await db
-        .selectFrom('invitations')
-        .selectAll()
-        .where('organization_id', '=', orgId)
-        .where('id', '=', id)
-        .executeTakeFirst();
-      assertThat(row, 'not_found', 'No such invitation');
+    /** One sent invitation, under the visibility rule of `list` (404 for one you may not see). */
+    async get(actor: UserPrincipal, orgId: string, id: string) {
+      const row = await findVisible(actor, orgId, id);
       return toInvitation(row, clock.now());
     },
 
     async revoke(actor: UserPrincipal, orgId: string, id: string, meta: RequestMeta) {
+      const facts = await access.loadOrg(orgId);
+      assertThat(facts, 'not_found');
+      await assertMayManage(actor, orgId, facts, await findVisible(actor, orgId, id));
       const now = clock.now();
       const row = await db.transaction().execute(async (trx) => {
         const done = await trx
@@ -456,53 +512,49 @@ export function createInvitationService(
       return toInvitation(row, now);
     },
 
-    /** A new link (the old one stops working) and a new expiry; pending or expired invitations only. */
+    /**
+     * A new link (the old one stops working) and a new expiry from the policy; pending or
+     * expired invitations only. Re-issuing grants is inviting again, so it needs what sending
+     * needs, with the resender's rights of today.
+     */
     async resend(actor: UserPrincipal, orgId: string, id: string, meta: RequestMeta) {
       const facts = await access.loadOrg(orgId);
       assertThat(facts, 'not_found');
+      const before = await findVisible(actor, orgId, id);
+      await assertMayManage(actor, orgId, facts, before);
+      if (before.status !== 'pending')
+        throw new AppError('conflict', `The invitation is ${before.status}`);
       const now = clock.now();
       const token = randomToken();
       const days = policiesOf(facts.org).invitation_expiry_days;
+      // Read before the transaction: on SQLite a read through `db` inside it would wait for
+      // the connection the transaction holds.
+      const words = await describe(orgId, JSON.parse(before.grants) as Grant[]);
+      const inviter = await db
+        .selectFrom('users')
+        .select(['first_name', 'last_name'])
+        .where('id', '=', actor.userId)
+        .executeTakeFirstOrThrow();
       const row = await db.transaction().execute(async (trx) => {
-        const before = await trx
-          .selectFrom('invitations')
-          .selectAll()
+        // Guarded: an accept, reject or revoke that committed since our read wins, and the
+        // invitation is not brought back to life.
+        const updated = await trx
+          .updateTable('invitations')
+          .set({ token_hash: hashToken(token), expires_at: now + days * DAY_MS, updated_at: now })
           .where('organization_id', '=', orgId)
           .where('id', '=', id)
+          .where('status', '=', 'pending')
+          .returningAll()
           .executeTakeFirst();
-        assertThat(before, 'not_found', 'No such invitation');
-        if (before.status !== 'pending' && before.status !== 'expired')
-          throw new AppError('conflict', `The invitation is ${before.status}`);
-        try {
-          await trx
-            .updateTable('invitations')
-            .set({
-              token_hash: hashToken(token),
-              status: 'pending',
-              expires_at: now + days * DAY_MS,
-              updated_at: now,
-            })
-            .where('id', '=', id)
-            .execute();
-        } catch (error) {
-          if (isUniqueViolation(error))
-            throw new AppError('conflict', 'Another invitation to this address is pending');
-          throw error;
-        }
-        const inviter = await trx
-          .selectFrom('users')
-          .select(['first_name', 'last_name'])
-          .where('id', '=', actor.userId)
-          .executeTakeFirstOrThrow();
-        const grants = JSON.parse(before.grants) as Grant[];
+        if (!updated) throw new AppError('conflict', 'The invitation is no longer pending');
         await enqueueEmail(
           trx,
           mails.invitation(
-            before.email,
+            updated.email,
             `${inviter.first_name} ${inviter.last_name}`.trim(),
             facts.org.name,
-            await describe(orgId, grants),
-            before.message,
+            words,
+            updated.message,
             link(token),
             days,
           ),
@@ -519,13 +571,7 @@ export function createInvitationService(
           },
           now,
         );
-        return {
-          ...before,
-          token_hash: hashToken(token),
-          status: 'pending' as const,
-          expires_at: now + days * DAY_MS,
-          updated_at: now,
-        };
+        return updated;
       });
       rt.notifyOutbox();
       return toInvitation(row, now);
@@ -573,6 +619,13 @@ export function createInvitationService(
     ) {
       const row = await loadByToken(token);
       refuseUnusable(row, clock.now());
+      // A suspended organization refuses all its members; joining it now would only make one
+      // more refused member (or, signing up, a user whose first act failed).
+      const facts = await access.loadOrg(row.organization_id);
+      if (facts?.org.status !== 'active')
+        throw new AppError('forbidden', 'The organization is suspended', {
+          reason: 'organization_suspended',
+        });
       if (principal) {
         const user = await db
           .selectFrom('users')
@@ -589,11 +642,8 @@ export function createInvitationService(
         const result = await db
           .transaction()
           .execute((trx) => consume(trx, row, user.id, now, meta));
-        if (!result) {
-          // Lost to a concurrent accept, revoke or resend: say which, when we can tell.
-          refuseUnusable(await loadByToken(token), clock.now());
-          raceLost();
-        }
+        // Lost to a concurrent accept, reject, revoke or resend: say which, when we can tell.
+        if (!result) return explainLoss(token);
         afterAccept(row.organization_id, user.id, result.ownershipFrom);
         return { organization_id: row.organization_id, user_id: user.id, session: null };
       }
@@ -622,49 +672,56 @@ export function createInvitationService(
       const now = clock.now();
       const userId = newId('usr', now);
       let ownershipFrom: string | null = null;
-      const opened = await db.transaction().execute(async (trx) => {
-        try {
-          await insertUser(
+      const opened = await db
+        .transaction()
+        .execute(async (trx) => {
+          try {
+            await insertUser(
+              trx,
+              {
+                id: userId,
+                email: row.email,
+                password_hash: passwordHash,
+                first_name: body.first_name!,
+                last_name: body.last_name!,
+                email_verified_at: now,
+              },
+              now,
+            );
+          } catch (error) {
+            if (isUniqueViolation(error))
+              throw new AppError(
+                'login_required',
+                'An account exists for this address: sign in, then accept',
+              );
+            throw error;
+          }
+          const result = await consume(trx, row, userId, now, meta);
+          // Thrown to roll the new user back with the rest; explained after the rollback.
+          if (!result) throw new RaceLost();
+          ownershipFrom = result.ownershipFrom;
+          await insertAuditEvent(
             trx,
+            meta,
             {
-              id: userId,
-              email: row.email,
-              password_hash: passwordHash,
-              first_name: body.first_name!,
-              last_name: body.last_name!,
-              email_verified_at: now,
+              actor: { type: 'user', id: userId },
+              action: 'user.registered',
+              target: { type: 'user', id: userId },
+              changes: { via: 'invitation', invitation_id: row.id },
             },
             now,
           );
-        } catch (error) {
-          if (isUniqueViolation(error))
-            throw new AppError(
-              'login_required',
-              'An account exists for this address: sign in, then accept',
-            );
+          const user = await trx
+            .selectFrom('users')
+            .selectAll()
+            .where('id', '=', userId)
+            .executeTakeFirstOrThrow();
+          return sessions.open(trx, user, { amr: ['pwd'], meta, mode: 'token' });
+        })
+        .catch(async (error: unknown) => {
+          if (error instanceof RaceLost) await explainLoss(token);
           throw error;
-        }
-        const result = await consume(trx, row, userId, now, meta);
-        if (!result) raceLost();
-        ownershipFrom = result.ownershipFrom;
-        await insertAuditEvent(
-          trx,
-          meta,
-          {
-            actor: { type: 'user', id: userId },
-            action: 'user.registered',
-            target: { type: 'user', id: userId },
-            changes: { via: 'invitation', invitation_id: row.id },
-          },
-          now,
-        );
-        const user = await trx
-          .selectFrom('users')
-          .selectAll()
-          .where('id', '=', userId)
-          .executeTakeFirstOrThrow();
-        return sessions.open(trx, user, { amr: ['pwd'], meta, mode: 'token' });
-      });
+        });
       afterAccept(row.organization_id, userId, ownershipFrom);
       const issued = await sessions.finish(opened);
       return {
@@ -690,6 +747,7 @@ export function createInvitationService(
           .updateTable('invitations')
           .set({ status: 'rejected', resolved_at: now, updated_at: now })
           .where('id', '=', row.id)
+          .where('token_hash', '=', row.token_hash)
           .where('status', '=', 'pending')
           .where('expires_at', '>', now)
           .returning('id')
@@ -708,7 +766,7 @@ export function createInvitationService(
         );
         return true;
       });
-      if (!done) raceLost();
+      if (!done) await explainLoss(token);
     },
 
     /** Pending invitations for my (verified) address. */
@@ -754,9 +812,47 @@ export function createInvitationService(
   };
 }
 
-/** The invitation changed between our read and our write (accepted, revoked, replaced). */
-function raceLost(): never {
-  throw new AppError('invitation_used', 'The invitation is no longer pending');
+/**
+ * A grant that names only a scope takes the template's default role there (accounts: "by
+ * default, new users are assigned the Admin role"); without a default role it is refused.
+ */
+function withDefaultRole(facts: OrgFacts, grants: Grant[]): Grant[] {
+  const role = facts.template.invitePolicy.defaultRole;
+  const missing: number[] = [];
+  const out = grants.map((g, i) => {
+    if (g.role !== undefined || g.permissions !== undefined) return g;
+    if (role === null) missing.push(i);
+    return { role: role ?? '', scope: g.scope };
+  });
+  if (missing.length > 0)
+    throw new AppError(
+      'validation_failed',
+      'Name a role: this organization type has no default role',
+      {
+        errors: missing.map((i) => ({
+          path: `body.grants.${i}`,
+          message: 'role or permissions required',
+        })),
+      },
+    );
+  return out;
 }
+
+/**
+ * Runs `attempt` (a whole transaction) again when it lost a race on a unique index, up to three
+ * times; any other error, or a third loss, goes to the caller.
+ */
+export async function retryOnUniqueViolation<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (tries >= 3 || !isUniqueViolation(error)) throw error;
+    }
+  }
+}
+
+/** The guarded write found the invitation changed since it was read (see `explainLoss`). */
+class RaceLost extends Error {}
 
 export type InvitationService = ReturnType<typeof createInvitationService>;

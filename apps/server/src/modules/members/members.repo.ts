@@ -55,8 +55,14 @@ export function listMembers(db: Executor, dialect: Dialect, orgId: string, q: Me
       // Substring, through the trigram index of each engine (see migration 0002).
       query =
         dialect === 'sqlite'
-          ? query.where('memberships.seq', 'in', sql<number>`(select rowid from member_search where member_search match ${`"${term.replace(/"/g, '""')}"`})`)
-          : query.where(sql<boolean>`(memberships.sort_name || ' ' || memberships.email) like ${`%${escapeLike(term)}%`} escape '\\'`);
+          ? query.where(
+              'memberships.seq',
+              'in',
+              sql<number>`(select rowid from member_search where member_search match ${`"${term.replace(/"/g, '""')}"`})`,
+            )
+          : query.where(
+              sql<boolean>`(memberships.sort_name || ' ' || memberships.email) like ${`%${escapeLike(term)}%`} escape '\\'`,
+            );
     } else {
       // One or two characters are too short for trigrams: they match a prefix of name or email.
       const prefix = `${escapeLike(term)}%`;
@@ -74,22 +80,63 @@ export function listMembers(db: Executor, dialect: Dialect, orgId: string, q: Me
   if (q.role) {
     const role = q.role;
     if (role === 'owner') {
-      query = query.where('memberships.user_id', '=', db.selectFrom('organizations').select('owner_user_id').where('id', '=', orgId));
+      query = query.where(
+        'memberships.user_id',
+        '=',
+        db.selectFrom('organizations').select('owner_user_id').where('id', '=', orgId),
+      );
     } else if (q.roleIsRare) {
-      query = query.where('memberships.user_id', 'in', db.selectFrom('grants').select('grants.user_id').where('grants.organization_id', '=', orgId).where('grants.role', '=', role));
+      query = query.where(
+        'memberships.user_id',
+        'in',
+        db
+          .selectFrom('grants')
+          .select('grants.user_id')
+          .where('grants.organization_id', '=', orgId)
+          .where('grants.role', '=', role),
+      );
     } else {
       query = query.where((eb) =>
-        eb.exists(eb.selectFrom('grants').select('grants.id').where('grants.organization_id', '=', orgId).whereRef('grants.user_id', '=', 'memberships.user_id').where('grants.role', '=', role)),
+        eb.exists(
+          eb
+            .selectFrom('grants')
+            .select('grants.id')
+            .where('grants.organization_id', '=', orgId)
+            .whereRef('grants.user_id', '=', 'memberships.user_id')
+            .where('grants.role', '=', role),
+        ),
       );
     }
   }
   if (q.account) {
     const account = q.account;
-    const scopes = db.selectFrom('resources').select('resources.id').where('resources.organization_id', '=', orgId).where('resources.account_id', '=', account);
+    const scopes = db
+      .selectFrom('resources')
+      .select('resources.id')
+      .where('resources.organization_id', '=', orgId)
+      .where('resources.account_id', '=', account);
     query = query.where((eb) =>
       eb.or([
-        eb('memberships.user_id', 'in', eb.selectFrom('grants').select('grants.user_id').where('grants.organization_id', '=', orgId).where((g) => g.or([g('grants.scope_id', '=', account), g('grants.scope_id', 'in', scopes)]))),
-        eb('memberships.user_id', '=', eb.selectFrom('accounts').select('accounts.owner_user_id').where('accounts.organization_id', '=', orgId).where('accounts.id', '=', account)),
+        eb(
+          'memberships.user_id',
+          'in',
+          eb
+            .selectFrom('grants')
+            .select('grants.user_id')
+            .where('grants.organization_id', '=', orgId)
+            .where((g) =>
+              g.or([g('grants.scope_id', '=', account), g('grants.scope_id', 'in', scopes)]),
+            ),
+        ),
+        eb(
+          'memberships.user_id',
+          '=',
+          eb
+            .selectFrom('accounts')
+            .select('accounts.owner_user_id')
+            .where('accounts.organization_id', '=', orgId)
+            .where('accounts.id', '=', account),
+        ),
       ]),
     );
   }
@@ -156,4 +203,13 @@ export const countMemberships = async (db: Executor, userId: string) =>
   );
 
 export const countRoleHolders = async (db: Executor, orgId: string, role: string) =>
-  Number((await db.selectFrom('grants').select((eb) => eb.fn.countAll().as('n')).where('organization_id', '=', orgId).where('role', '=', role).executeTakeFirstOrThrow()).n);
+  Number(
+    (
+      await db
+        .selectFrom('grants')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('organization_id', '=', orgId)
+        .where('role', '=', role)
+        .executeTakeFirstOrThrow()
+    ).n,
+  );

@@ -1,5 +1,6 @@
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import { expandPatterns, type Grant, scopeLevelOf } from '../../authz';
+import { isUniqueViolation } from '../../db/dialect';
 import type { DB, GrantsTable } from '../../db/schema';
 import { enqueueEmail } from '../../delivery/outbox';
 import { mails } from '../../delivery/templates';
@@ -169,6 +170,50 @@ export function createMemberService(rt: Runtime, access: AccessService) {
     return m;
   }
 
+  /**
+   * Serializes the writes that decide who is in an organization, who owns it, and what they
+   * hold: every such transaction starts here, and reads the owner here rather than from the
+   * (per-node, possibly a moment old) cache. SQLite runs one transaction at a time anyway; on
+   * PostgreSQL these row locks order them, so that, e.g., a suspension cannot read "not the
+   * owner" while an ownership transfer to that member commits, nor two grant replacements for
+   * one member interleave into a mixture (found by test/invariants/concurrency.test.ts).
+   *
+   * Lock order: the organization's pending ownership offers, then the organization row. An
+   * acceptance takes its offer and then the organization (or account) row, in the same order,
+   * so the two wait for each other instead of deadlocking; and once it has committed, the offer
+   * is no longer pending and the owner read here is the new one.
+   */
+  async function lockOrganization(trx: Transaction<DB>, orgId: string) {
+    if (rt.dialect === 'postgres')
+      await sql`select id from ownership_offers where organization_id = ${orgId} and status = 'pending' order by id for update`.execute(
+        trx,
+      );
+    const row = await sql<{
+      owner_user_id: string;
+    }>`select owner_user_id from organizations where id = ${orgId}${
+      rt.dialect === 'postgres' ? sql` for update` : sql``
+    }`.execute(trx);
+    const org = row.rows[0];
+    assertThat(org, 'not_found');
+    return org;
+  }
+
+  /**
+   * A transaction, run again (at most three times in all) when PostgreSQL aborts it as one side
+   * of a deadlock or a serialization failure: other writers (deleting an account, accepting an
+   * offer) lock some of the same rows in their own order, and a retry is the standard answer.
+   */
+  async function inTransaction<T>(work: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await db.transaction().execute(work);
+      } catch (error) {
+        const code = (error as { code?: string } | null)?.code;
+        if (attempt >= 3 || (code !== '40P01' && code !== '40001')) throw error;
+      }
+    }
+  }
+
   const grantsOf = (trx: Transaction<DB> | typeof db, orgId: string, userId: string) =>
     trx
       .selectFrom('grants')
@@ -283,7 +328,8 @@ export function createMemberService(rt: Runtime, access: AccessService) {
       await assertMayInvite(actor, orgId, facts, grants);
       const now = clock.now();
       const setPasswordToken = input.send_invite ? randomToken() : null;
-      const userId = await db.transaction().execute(async (trx) => {
+      const userId = await inTransaction(async (trx) => {
+        await lockOrganization(trx, orgId);
         let user = await trx
           .selectFrom('users')
           .selectAll()
@@ -363,6 +409,18 @@ export function createMemberService(rt: Runtime, access: AccessService) {
           after: { email: user.email, grants, login_method: input.login_method ?? null },
         });
         return user.id;
+      }).catch((error: unknown) => {
+        // The same address added at the same moment elsewhere (another organization, or a
+        // registration) created the user first: a conflict to retry, never a 500.
+        if (isUniqueViolation(error))
+          throw new AppError(
+            'conflict',
+            'This person was added or registered just now; try again',
+            {
+              reason: 'concurrent_add',
+            },
+          );
+        throw error;
       });
       bus.publish(`member:${orgId}:${userId}`);
       bus.publish(`user:${userId}`);
@@ -476,30 +534,52 @@ export function createMemberService(rt: Runtime, access: AccessService) {
     ) {
       const facts = await access.loadOrg(orgId);
       assertThat(facts, 'not_found');
-      const current = (await grantsOf(db, orgId, userId)).map(rowToGrant);
       const key = (g: Grant) =>
         JSON.stringify([g.role ?? null, g.permissions ? [...g.permissions].sort() : null, g.scope]);
       const wanted = [...new Map(grants.map((g) => [key(g), g])).values()];
-      const removed = current.filter((g) => !wanted.some((w) => key(w) === key(g)));
-      const added = wanted.filter((w) => !current.some((g) => key(g) === key(w)));
-      await assertMayChange(actor, orgId, facts, [...removed, ...added]);
-      const now = clock.now();
-      const rows = await db.transaction().execute(async (trx) => {
-        await requireMember(trx, orgId, userId);
-        await trx
-          .deleteFrom('grants')
-          .where('organization_id', '=', orgId)
-          .where('user_id', '=', userId)
-          .execute();
-        await insertGrantRows(trx, orgId, userId, wanted, actor.userId, now);
-        await audit(trx, meta, actor, orgId, 'member.grants_replaced', userId, {
-          before: current,
-          after: wanted,
+      // Grants the actor was found allowed to take away or hand out (checked outside the
+      // transaction: the checks read through the caches, which must not wait on it).
+      const cleared = new Set<string>();
+      // The grants to remove depend on the current ones, which a concurrent change may alter
+      // between the check and the write: the write re-reads them under the lock and, if that
+      // removes or adds something not yet checked, goes round again (then gives up with 409).
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const current = (await grantsOf(db, orgId, userId)).map(rowToGrant);
+        const changes = (from: Grant[]) => [
+          ...from.filter((g) => !wanted.some((w) => key(w) === key(g))),
+          ...wanted.filter((w) => !from.some((g) => key(g) === key(w))),
+        ];
+        const unchecked = changes(current).filter((g) => !cleared.has(key(g)));
+        await assertMayChange(actor, orgId, facts, unchecked);
+        for (const g of unchecked) cleared.add(key(g));
+        const now = clock.now();
+        const rows = await inTransaction(async (trx) => {
+          await lockOrganization(trx, orgId);
+          await requireMember(trx, orgId, userId);
+          const beforeRows = await grantsOf(trx, orgId, userId);
+          const before = beforeRows.map(rowToGrant);
+          const diff = changes(before);
+          if (diff.some((g) => !cleared.has(key(g)))) return null;
+          // the same set again: nothing to write (nor to audit)
+          if (diff.length === 0) return beforeRows;
+          await trx
+            .deleteFrom('grants')
+            .where('organization_id', '=', orgId)
+            .where('user_id', '=', userId)
+            .execute();
+          await insertGrantRows(trx, orgId, userId, wanted, actor.userId, now);
+          await audit(trx, meta, actor, orgId, 'member.grants_replaced', userId, {
+            before,
+            after: wanted,
+          });
+          return grantsOf(trx, orgId, userId);
         });
-        return grantsOf(trx, orgId, userId);
-      });
-      bus.publish(`member:${orgId}:${userId}`);
-      return { data: rows.map(toGrantView) };
+        if (rows) {
+          bus.publish(`member:${orgId}:${userId}`);
+          return { data: rows.map(toGrantView) };
+        }
+      }
+      throw new AppError('conflict', "The member's grants kept changing meanwhile; try again");
     },
 
     async addGrants(
@@ -513,7 +593,8 @@ export function createMemberService(rt: Runtime, access: AccessService) {
       assertThat(facts, 'not_found');
       await assertMayChange(actor, orgId, facts, grants);
       const now = clock.now();
-      const rows = await db.transaction().execute(async (trx) => {
+      const rows = await inTransaction(async (trx) => {
+        await lockOrganization(trx, orgId);
         await requireMember(trx, orgId, userId);
         await insertGrantRows(trx, orgId, userId, grants, actor.userId, now);
         await audit(trx, meta, actor, orgId, 'member.grants_added', userId, { after: grants });
@@ -536,7 +617,8 @@ export function createMemberService(rt: Runtime, access: AccessService) {
       if (existing.length !== new Set(grantIds).size)
         throw new AppError('not_found', 'Some grants do not belong to this member');
       await assertMayChange(actor, orgId, facts, existing.map(rowToGrant));
-      const rows = await db.transaction().execute(async (trx) => {
+      const rows = await inTransaction(async (trx) => {
+        await lockOrganization(trx, orgId);
         await trx
           .deleteFrom('grants')
           .where('organization_id', '=', orgId)
@@ -566,12 +648,15 @@ export function createMemberService(rt: Runtime, access: AccessService) {
     ) {
       const facts = await access.loadOrg(orgId);
       assertThat(facts, 'not_found');
-      const ownerId = facts.org.owner_user_id;
+      let ownerId = facts.org.owner_user_id;
       const permission = action === 'remove' ? 'members:remove' : 'members:update';
       const allowed = await access.holds(actor, orgId, permission, orgId);
       const now = clock.now();
       const touched: string[] = [];
-      const results = await db.transaction().execute(async (trx) => {
+      const results = await inTransaction(async (trx) => {
+        // The owner as of now, under the lock: the cached one may be the owner before a
+        // transfer that just committed, and the new owner must not be suspended or removed.
+        ownerId = (await lockOrganization(trx, orgId)).owner_user_id;
         const out: {
           user_id: string;
           status: 'done' | 'unchanged' | 'not_found' | 'forbidden';
@@ -626,12 +711,31 @@ export function createMemberService(rt: Runtime, access: AccessService) {
               out.push({ user_id: userId, status: 'unchanged' });
               continue;
             }
-            await trx
+            // Guarded on the status read above: a change recorded is a change made.
+            const changed = await trx
               .updateTable('memberships')
               .set({ status: next, updated_at: now })
               .where('organization_id', '=', orgId)
               .where('user_id', '=', userId)
-              .execute();
+              .where('status', '=', m.status)
+              .executeTakeFirst();
+            if (Number(changed.numUpdatedRows) !== 1) {
+              out.push({ user_id: userId, status: 'unchanged' });
+              continue;
+            }
+            // A suspended member can neither accept an ownership offer nor keep one open: end
+            // theirs here, under the lock, so that an acceptance racing with this suspension
+            // finds its offer no longer pending instead of making a suspended owner.
+            if (next === 'suspended')
+              await trx
+                .updateTable('ownership_offers')
+                .set({ status: 'withdrawn', resolved_at: now })
+                .where('organization_id', '=', orgId)
+                .where('status', '=', 'pending')
+                .where((eb) =>
+                  eb.or([eb('to_user_id', '=', userId), eb('from_user_id', '=', userId)]),
+                )
+                .execute();
             await audit(
               trx,
               meta,
@@ -682,7 +786,8 @@ export function createMemberService(rt: Runtime, access: AccessService) {
         });
       }
       const now = clock.now();
-      await db.transaction().execute(async (trx) => {
+      await inTransaction(async (trx) => {
+        await lockOrganization(trx, orgId);
         await requireMember(trx, orgId, userId);
         const user = await trx
           .selectFrom('users')
@@ -730,6 +835,11 @@ export function createMemberService(rt: Runtime, access: AccessService) {
           before: Object.fromEntries(keys.map((k) => [k, user[k]])),
           after: changes,
         });
+      }).catch((error: unknown) => {
+        // the address was taken between the check above and the write
+        if (isUniqueViolation(error))
+          throw new AppError('email_taken', 'Another account uses this email');
+        throw error;
       });
       bus.publish(`user:${userId}`);
       return this.detail(orgId, userId);

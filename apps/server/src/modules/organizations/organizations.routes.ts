@@ -114,7 +114,7 @@ export function organizationRoutes(
         response: { 200: SwitchResponse },
       },
     },
-    async (req) => organizations.switchTo(userOf(req), req.params.orgId),
+    async (req) => organizations.switchTo(userOf(req), req.params.orgId, requestMeta(req)),
   );
 
   app.post(

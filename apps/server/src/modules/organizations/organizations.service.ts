@@ -321,7 +321,7 @@ export function createOrganizationService(rt: Runtime, access: AccessService) {
     },
 
     /** Makes an organization the session's current one; the new access token carries it. */
-    async switchTo(actor: UserPrincipal, orgId: string) {
+    async switchTo(actor: UserPrincipal, orgId: string, meta: RequestMeta) {
       const facts = await access.loadMember(orgId, actor.userId);
       const org = await access.loadOrg(orgId);
       if (!facts || facts.membershipStatus === null || !org)
@@ -330,11 +330,19 @@ export function createOrganizationService(rt: Runtime, access: AccessService) {
         throw new AppError('forbidden', 'Your membership in this organization is suspended');
       if (org.org.status !== 'active')
         throw new AppError('forbidden', 'The organization is suspended');
-      await db
-        .updateTable('sessions')
-        .set({ current_org_id: orgId })
-        .where('id', '=', actor.sessionId)
-        .execute();
+      // The session's current organization is state (api-access-check reports it): audited in
+      // the same transaction as the change (issue 6: every state-changing route records an event).
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable('sessions')
+          .set({ current_org_id: orgId })
+          .where('id', '=', actor.sessionId)
+          .execute();
+        await audit(trx, meta, actor, orgId, 'session.organization_switched', {
+          type: 'session',
+          id: actor.sessionId,
+        });
+      });
       bus.publish(`session:${actor.sessionId}`);
       const accessToken = await rt.tokens.sign({
         sub: actor.userId,
