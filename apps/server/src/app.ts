@@ -153,6 +153,16 @@ function createServices(rt: Runtime) {
   };
 }
 
+/** Whether a parsed request value holds a NUL character anywhere (strings, keys, nested). */
+function hasNul(value: unknown, depth = 0): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (depth > 32 || value === null || typeof value !== 'object' || Buffer.isBuffer(value))
+    return false;
+  for (const [k, v] of Object.entries(value))
+    if (k.includes('\u0000') || hasNul(v, depth + 1)) return true;
+  return false;
+}
+
 /** The composition root: wires config, database, clock, delivery and services as plain objects. */
 export async function createApp(deps: AppDeps): Promise<Gatehouse> {
   const { config, database } = deps;
@@ -304,6 +314,21 @@ export async function createApp(deps: AppDeps): Promise<Gatehouse> {
   });
   // Authorization: routes declare what they need (config.access); this one hook enforces it,
   // after validation so that the route parameters are known to be well-formed.
+  // PostgreSQL text cannot hold NUL characters; no Gatehouse field needs one. Refuse them in
+  // any parameter, query or JSON body up front (400), rather than failing at the database (500).
+  app.addHook('preValidation', async (req) => {
+    const where = hasNul(req.params)
+      ? 'params'
+      : hasNul(req.query)
+        ? 'query'
+        : hasNul(req.body)
+          ? 'body'
+          : null;
+    if (where)
+      throw new AppError('validation_failed', `The ${where} contains a NUL character`, {
+        errors: [{ path: where, message: 'NUL characters are not allowed' }],
+      });
+  });
   app.addHook('preHandler', async (req) => {
     if (
       req.routeOptions.config?.platformAdmin &&
