@@ -82,10 +82,28 @@ interface Row {
 
 const rows: Row[] = [];
 
+/**
+ * Waits until the server is idle. When autocannon's time is up it drops its connections, but
+ * the server still finishes what it had started (up to a few queued argon2 hashes after a login
+ * or sign-up run), which would otherwise be charged to the next measurement.
+ */
+async function settle(server: BenchServer) {
+  const deadline = performance.now() + 5000;
+  let last = await server.stats();
+  while (performance.now() < deadline) {
+    await sleep(100);
+    const now = await server.stats();
+    const cpuUs = now.cpuUserUs + now.cpuSystemUs - (last.cpuUserUs + last.cpuSystemUs);
+    if (cpuUs < 10_000) return; // under 10% of one core over 100 ms
+    last = now;
+  }
+}
+
 async function measured(
   server: BenchServer,
   run: () => Promise<LoadResult>,
 ): Promise<{ result: LoadResult; side: Side }> {
+  await settle(server);
   const before = await server.stats();
   const genBefore = process.cpuUsage();
   const t0 = performance.now();
@@ -243,6 +261,7 @@ async function benchEngine(engine: 'sqlite' | 'postgres') {
     const logins: { result: LoadResult; side: Side }[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       progress(`${tag} round ${round}/${ROUNDS}: raw verify then logins, ${slice} s each`);
+      await settle(server);
       raw.push(await rawArgon2('verify', poolSize, slice));
       logins.push(await measured(server, () => runLoad(login)));
     }
@@ -288,6 +307,7 @@ async function benchEngine(engine: 'sqlite' | 'postgres') {
       progress(
         `${tag} ${path} for ${DURATION} s while ${SIGNUP_CONNECTIONS} connections register users`,
       );
+      await settle(server);
       const background = startLoad(signUps);
       await sleep(1000); // the pool is busy hashing before reads start
       const reads = await measured(server, () => runLoad(read(path, DURATION)));

@@ -82,6 +82,10 @@ let stopping = false;
 async function stop(code: number) {
   if (stopping) return;
   stopping = true;
+  // A load stream that ends drops its connections, but handlers already running (a login
+  // waiting for its hash) carry on, and app.close() does not wait for them: give them a moment
+  // before the database closes under them.
+  await new Promise((resolve) => setTimeout(resolve, 1000));
   await gatehouse.close();
   await database.close();
   process.exit(code);
