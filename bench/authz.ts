@@ -88,7 +88,11 @@ async function call(baseUrl: string, method: string, path: string, token: string
 }
 
 async function server(engine: 'sqlite' | 'postgres') {
-  const srv = await startBenchServer({ engine, postgresAdminUrl: process.env.BENCH_DATABASE_URL });
+  const srv = await startBenchServer({
+    engine,
+    postgresAdminUrl: process.env.BENCH_DATABASE_URL,
+    cpuProfileDir: process.env.BENCH_CPU_PROFILE,
+  });
   try {
     const [owner, dev] = await seedUsers(srv.baseUrl, 2);
     const org = await call(srv.baseUrl, 'POST', '/v1/organizations', owner!.accessToken, {
@@ -120,6 +124,7 @@ async function server(engine: 'sqlite' | 'postgres') {
     });
     if (probe.allowed !== true) throw new Error(`the check should allow: ${JSON.stringify(probe)}`);
     const hello: LoadResult[] = [];
+    const helloPost: LoadResult[] = [];
     const byToken: LoadResult[] = [];
     const byKey: LoadResult[] = [];
     const load = (path: string, token?: string) =>
@@ -136,11 +141,23 @@ async function server(engine: 'sqlite' | 'postgres') {
     await load('/bench/hello'); // warm-up
     for (let r = 0; r < ROUNDS; r++) {
       hello.push(await load('/bench/hello'));
+      helloPost.push(
+        await runLoad({
+          baseUrl: srv.baseUrl,
+          path: '/bench/hello',
+          method: 'POST',
+          connections: CONNECTIONS,
+          seconds: SECONDS,
+          perConnection: () => ({ body }),
+        }),
+      );
       byToken.push(await load('/v1/authz/check', dev!.accessToken));
       byKey.push(await load('/v1/authz/check', String(key.secret)));
     }
-    const base = mergeLoads(hello);
-    rows.push({ name: `[${engine}] GET /bench/hello (${CONNECTIONS} conn)`, result: base });
+    const getBase = mergeLoads(hello);
+    const base = mergeLoads(helloPost);
+    rows.push({ name: `[${engine}] GET /bench/hello (${CONNECTIONS} conn)`, result: getBase });
+    rows.push({ name: `[${engine}] POST /bench/hello, same body (baseline)`, result: base });
     for (const [name, runs] of [
       ['POST /v1/authz/check (bearer token)', byToken],
       ['POST /v1/authz/check (API key)', byKey],
@@ -153,6 +170,7 @@ async function server(engine: 'sqlite' | 'postgres') {
         baseline: base,
         goal: '≥ 0.5, p99 ≤ 5 ms',
         pass: ratio >= 0.5 && merged.p99 <= 5 && merged.non2xx === 0,
+        note: `(${fmt(merged.rate / getBase.rate, 2)} of GET hello)`,
       });
     }
     if (engine === 'sqlite') await sdk(srv.baseUrl, dev!.accessToken, String(acc.id));

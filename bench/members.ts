@@ -75,15 +75,13 @@ async function measure(engine: 'sqlite' | 'postgres') {
         .selectAll()
         .where('id', '=', seeded.ownerId)
         .executeTakeFirstOrThrow();
-      const opened = await database.db
-        .transaction()
-        .execute((trx) =>
-          gatehouse.services.sessions.open(trx, owner, {
-            amr: ['pwd'],
-            meta: { ip: null, userAgent: 'bench', requestId: null },
-            mode: 'token',
-          }),
-        );
+      const opened = await database.db.transaction().execute((trx) =>
+        gatehouse.services.sessions.open(trx, owner, {
+          amr: ['pwd'],
+          meta: { ip: null, userAgent: 'bench', requestId: null },
+          mode: 'token',
+        }),
+      );
       const { accessToken } = await gatehouse.services.sessions.finish(opened);
       for (const [name, query] of QUERIES) {
         const url = `/v1/organizations/${seeded.orgId}/members?limit=20${query ? `&${query}` : ''}`;

@@ -36,6 +36,9 @@ const gatehouse = await createApp({
 const { app } = gatehouse;
 
 app.get('/bench/hello', { config: { auth: 'public' } }, async () => ({ hello: 'world' }));
+// The same hello-world for POST: it costs the load generator what a POST with a JSON body
+// costs (on 2 cores it shares the machine), and the server a JSON parse.
+app.post('/bench/hello', { config: { auth: 'public' } }, async () => ({ hello: 'world' }));
 
 app.get(
   '/bench/code',

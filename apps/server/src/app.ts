@@ -153,6 +153,9 @@ function createServices(rt: Runtime) {
   };
 }
 
+const nodeTag = newId('tok').slice(-8);
+let requestCounter = 0;
+
 /** Whether a parsed request value holds a NUL character anywhere (strings, keys, nested). */
 function hasNul(value: unknown, depth = 0): boolean {
   if (typeof value === 'string') return value.includes('\u0000');
@@ -220,11 +223,13 @@ export async function createApp(deps: AppDeps): Promise<Gatehouse> {
     trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
     bodyLimit: 256 * 1024,
     requestIdHeader: false,
+    // A safe incoming id is kept; otherwise this node's random tag and a counter: unique across
+    // nodes and restarts, and far cheaper per request than fresh random bytes.
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[\w.:-]{1,64}$/.test(given)
         ? given
-        : newId('tok').slice(4);
+        : `${nodeTag}-${(requestCounter++).toString(36)}`;
     },
     routerOptions: { ignoreTrailingSlash: true },
     // A malformed URL (`/v1/x/%`) is a request problem like any other: problem+json, not
