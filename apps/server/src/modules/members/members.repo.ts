@@ -65,13 +65,35 @@ export function listMembers(db: Executor, dialect: Dialect, orgId: string, q: Me
             );
     } else {
       // One or two characters are too short for trigrams: they match a prefix of name or email.
-      const prefix = `${escapeLike(term)}%`;
-      query = query.where((eb) =>
-        eb.or([
-          sql<boolean>`memberships.sort_name like ${prefix} escape '\\'`,
-          sql<boolean>`memberships.email like ${prefix} escape '\\'`,
-        ]),
-      );
+      if (dialect === 'sqlite') {
+        // SQLite compares text bytewise, so a prefix is an index range on each column: the
+        // matches are found from the (org, name) and (org, email) indexes, not by a walk.
+        const upper = `${term}\u{10FFFF}`;
+        query = query.where('memberships.seq', 'in', (eb) =>
+          eb
+            .selectFrom('memberships as m')
+            .select('m.seq')
+            .where('m.organization_id', '=', orgId)
+            .where('m.sort_name', '>=', term)
+            .where('m.sort_name', '<', upper)
+            .union(
+              eb
+                .selectFrom('memberships as e')
+                .select('e.seq')
+                .where('e.organization_id', '=', orgId)
+                .where('e.email', '>=', term)
+                .where('e.email', '<', upper),
+            ),
+        );
+      } else {
+        const prefix = `${escapeLike(term)}%`;
+        query = query.where((eb) =>
+          eb.or([
+            sql<boolean>`memberships.sort_name like ${prefix} escape '\\'`,
+            sql<boolean>`memberships.email like ${prefix} escape '\\'`,
+          ]),
+        );
+      }
     }
   }
   // A role held by few members is best found from the grants (IN: start from those few); a
