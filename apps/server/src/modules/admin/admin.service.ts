@@ -1,4 +1,5 @@
 import { sql, type Transaction } from 'kysely';
+import { escapeLike } from '../../db/dialect';
 import type { DB } from '../../db/schema';
 import { enqueueEmail } from '../../delivery/outbox';
 import { mails } from '../../delivery/templates';
@@ -27,7 +28,6 @@ const SET_PASSWORD_TTL_MS = 7 * 24 * 3600 * 1000;
  * A search term is plain text: `%`, `_` and `\` are escaped, and every LIKE says `escape '\'`
  * (SQLite has no default escape character; without the clause `\%` would match literally).
  */
-const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 /**
  * Platform administration: the operator running Gatehouse creates customers (organizations)

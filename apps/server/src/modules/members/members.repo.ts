@@ -1,5 +1,5 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
-import type { Dialect } from '../../db/dialect';
+import { type Dialect, escapeLike } from '../../db/dialect';
 import type { DB } from '../../db/schema';
 
 type Executor = Kysely<DB> | Transaction<DB>;
@@ -22,9 +22,6 @@ const SORT_COLUMN = {
   email: 'memberships.email',
   joined: 'memberships.joined_at',
 } as const;
-
-/** `%` and `_` in a search are literal characters, not wildcards. */
-const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 /**
  * One page of an organization's members, keyset-paginated on (sort column, user id) so that a
