@@ -21,7 +21,7 @@ import {
 } from '../organizations/organizations.repo';
 import { slugify } from '../organizations/organizations.service';
 import type { SessionService } from '../sessions/sessions.service';
-import { insertUser } from '../users/users.repo';
+import { insertUser, type UserRow } from '../users/users.repo';
 
 const SET_PASSWORD_TTL_MS = 7 * 24 * 3600 * 1000;
 /**
@@ -316,18 +316,7 @@ export function createAdminService(rt: Runtime, access: AccessService, sessions:
         : [];
       const byUser = new Map(counts.map((c) => [c.user_id, Number(c.n)]));
       return {
-        data: pageRows.map((u) => ({
-          id: u.id,
-          email: u.email,
-          first_name: u.first_name,
-          last_name: u.last_name,
-          status: u.status,
-          email_verified: u.email_verified_at !== null,
-          is_platform_admin: u.is_platform_admin === 1,
-          created_at: toIso(u.created_at),
-          last_login_at: toIsoOrNull(u.last_login_at),
-          organizations: byUser.get(u.id) ?? 0,
-        })),
+        data: pageRows.map((u) => toAdminUser(u, byUser.get(u.id) ?? 0)),
         next_cursor: rows.length > query.limit ? pageRows[pageRows.length - 1]!.id : null,
       };
     },
@@ -381,27 +370,29 @@ export function createAdminService(rt: Runtime, access: AccessService, sessions:
         .selectAll()
         .where('id', '=', userId)
         .executeTakeFirstOrThrow();
-      return {
-        id: user.id,
-        email: user.email,
-        first_name: user.first_name,
-        last_name: user.last_name,
-        status: user.status,
-        email_verified: user.email_verified_at !== null,
-        is_platform_admin: user.is_platform_admin === 1,
-        created_at: toIso(user.created_at),
-        last_login_at: toIsoOrNull(user.last_login_at),
-        organizations: Number(
-          (
-            await db
-              .selectFrom('memberships')
-              .select((eb) => eb.fn.countAll().as('n'))
-              .where('user_id', '=', userId)
-              .executeTakeFirstOrThrow()
-          ).n,
-        ),
-      };
+      const memberships = await db
+        .selectFrom('memberships')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('user_id', '=', userId)
+        .executeTakeFirstOrThrow();
+      return toAdminUser(user, Number(memberships.n));
     },
+  };
+}
+
+/** A user as platform administration shows it, with how many organizations they belong to. */
+function toAdminUser(u: UserRow, organizations: number) {
+  return {
+    id: u.id,
+    email: u.email,
+    first_name: u.first_name,
+    last_name: u.last_name,
+    status: u.status,
+    email_verified: u.email_verified_at !== null,
+    is_platform_admin: u.is_platform_admin === 1,
+    created_at: toIso(u.created_at),
+    last_login_at: toIsoOrNull(u.last_login_at),
+    organizations,
   };
 }
 
