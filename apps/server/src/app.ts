@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
+import fastifyCors from '@fastify/cors';
+import fastifyHelmet from '@fastify/helmet';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyReply, LogController } from 'fastify';
@@ -40,6 +42,10 @@ import { invitationRoutes } from './modules/invitations/invitations.routes';
 import { createInvitationService } from './modules/invitations/invitations.service';
 import { memberRoutes } from './modules/members/members.routes';
 import { createMemberService } from './modules/members/members.service';
+import { mfaRoutes } from './modules/mfa/mfa.routes';
+import { createMfaService } from './modules/mfa/mfa.service';
+import { oauthRoutes } from './modules/oauth/oauth.routes';
+import { createOAuthService } from './modules/oauth/oauth.service';
 import { organizationRoutes } from './modules/organizations/organizations.routes';
 import { createOrganizationService } from './modules/organizations/organizations.service';
 import { roleRoutes } from './modules/roles/roles.routes';
@@ -124,10 +130,12 @@ async function loadSecretKey(database: Database, configured?: string): Promise<s
 
 function createServices(rt: Runtime) {
   const sessions = createSessionService(rt);
-  const auth = createAuthService(rt, sessions);
+  const mfa = createMfaService(rt, sessions);
+  const auth = createAuthService(rt, sessions, mfa);
+  const oauth = createOAuthService(rt, sessions, mfa);
   const users = createUserService(rt);
   const setup = createSetupService(rt, sessions);
-  const access = createAccessService(rt);
+  const access = createAccessService(rt, { expireSession: sessions.expire });
   const organizations = createOrganizationService(rt, access);
   const accounts = createAccountService(rt, access);
   const roles = createRoleService(rt, access);
@@ -138,7 +146,9 @@ function createServices(rt: Runtime) {
   const admin = createAdminService(rt, access, sessions);
   return {
     sessions,
+    mfa,
     auth,
+    oauth,
     users,
     setup,
     access,
@@ -255,6 +265,40 @@ export async function createApp(deps: AppDeps): Promise<Gatehouse> {
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app);
   await app.register(fastifyCookie);
+  // Security headers on every answer (CSP, no sniffing, no framing, HSTS, no referrer leaks).
+  // The defaults suit the API and the docs UI (scripts and styles from this origin only).
+  const https = config.publicUrl.startsWith('https://');
+  await app.register(fastifyHelmet, {
+    global: true,
+    contentSecurityPolicy: {
+      directives: {
+        'frame-ancestors': ["'none'"],
+        // On plain http (a laptop, a test) upgrading would break every asset.
+        'upgrade-insecure-requests': https ? [] : null,
+      },
+    },
+    frameguard: { action: 'deny' },
+    strictTransportSecurity: https ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+    referrerPolicy: { policy: 'no-referrer' },
+    crossOriginResourcePolicy: { policy: 'same-site' },
+  });
+  // Browsers on other origins may call the API only from CORS_ORIGINS; with none configured,
+  // no CORS headers are sent and browsers refuse cross-origin calls.
+  if (config.corsOrigins.length > 0)
+    await app.register(fastifyCors, {
+      origin: config.corsOrigins,
+      credentials: true,
+      methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowedHeaders: [
+        'authorization',
+        'content-type',
+        'x-csrf-token',
+        'x-api-key',
+        'x-request-id',
+      ],
+      exposedHeaders: ['x-request-id', 'retry-after'],
+      maxAge: 600,
+    });
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.1.0',
@@ -341,20 +385,25 @@ export async function createApp(deps: AppDeps): Promise<Gatehouse> {
     )
       throw new AppError('platform_admin_required');
     const need = req.routeOptions.config?.access;
-    if (!need) return;
-    const principal = req.principal;
-    if (!principal) throw new AppError('unauthenticated');
-    const params = req.params as Record<string, string>;
-    const orgId = params.orgId;
-    if (!orgId) throw new Error(`route ${req.routeOptions.url} declares access but has no :orgId`);
-    if (need.permission === 'member') await services.access.assertMember(principal, orgId);
-    else
-      await services.access.authorize(
-        principal,
-        orgId,
-        need.permission,
-        need.scopeParam ? params[need.scopeParam] : orgId,
-      );
+    if (need) {
+      const principal = req.principal;
+      if (!principal) throw new AppError('unauthenticated');
+      const params = req.params as Record<string, string>;
+      const orgId = params.orgId;
+      if (!orgId)
+        throw new Error(`route ${req.routeOptions.url} declares access but has no :orgId`);
+      if (need.permission === 'member') await services.access.assertMember(principal, orgId);
+      else
+        await services.access.authorize(
+          principal,
+          orgId,
+          need.permission,
+          need.scopeParam ? params[need.scopeParam] : orgId,
+        );
+    }
+    // After access: a caller who may not act here learns nothing about step-up.
+    if (req.routeOptions.config?.stepUp && req.principal?.kind === 'user')
+      await services.mfa.assertRecentAuth(req.principal);
   });
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
@@ -378,6 +427,8 @@ export async function createApp(deps: AppDeps): Promise<Gatehouse> {
   systemRoutes(app, { rt });
   authRoutes(app, { rt, auth: services.auth, sessions: services.sessions });
   meRoutes(app, { rt, users: services.users });
+  mfaRoutes(app, { rt, mfa: services.mfa });
+  oauthRoutes(app, { rt, oauth: services.oauth });
   setupRoutes(app, { rt, setup: services.setup });
   organizationRoutes(app, { organizations: services.organizations });
   accountRoutes(app, { accounts: services.accounts });

@@ -34,6 +34,43 @@ function isProxyAddress(entry: string): boolean {
   return version !== 0 && Number(m[2]) <= (version === 4 ? 32 : 128);
 }
 
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (
+      (url.protocol === 'https:' || url.protocol === 'http:') &&
+      url.origin === value.replace(/\/+$/, '')
+    );
+  } catch {
+    return false;
+  }
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' || url.protocol === 'http:';
+  } catch {
+    return false;
+  }
+}
+
+/** One configured sign-in provider (Google, GitHub or a generic OpenID Connect issuer). */
+export interface OAuthProviderConfig {
+  /** google | github | oidc:<name>: the login method name, the path segment and the identity's provider */
+  id: string;
+  kind: 'oidc' | 'github';
+  displayName: string;
+  clientId: string;
+  clientSecret: string;
+  /** OIDC: the issuer, discovered at first use */
+  issuer?: string;
+  /** GitHub: web and API addresses */
+  webUrl?: string;
+  apiUrl?: string;
+  scopes: string;
+}
+
 const EnvSchema = z.object({
   GATEHOUSE_ENV: z
     .enum(['development', 'production', 'test'], {
@@ -131,6 +168,92 @@ const EnvSchema = z.object({
   OUTBOX_POLL_MS: integer(1000, 50, 60_000, 'a number of milliseconds'),
   ARGON2_MEMORY_KIB: integer(19456, 8192, 1_048_576, 'a number of KiB'),
   ARGON2_ITERATIONS: integer(2, 1, 10),
+  /** How recent a sign-in or factor must be for sensitive acts (step-up), in seconds. */
+  STEP_UP_MAX_AGE: integer(600, 60, 24 * 3600, 'a number of seconds'),
+  /** Comma-separated origins (https://console.example.com) allowed to call the API from a browser. */
+  CORS_ORIGINS: z
+    .string()
+    .optional()
+    .transform((v) =>
+      v
+        ? v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : [],
+    )
+    .check((ctx) => {
+      const bad = ctx.value.filter((o) => !isOrigin(o));
+      if (bad.length > 0)
+        ctx.issues.push({
+          code: 'custom',
+          input: ctx.value,
+          message: `${bad.map((b) => JSON.stringify(b)).join(', ')}: each must be an origin such as https://console.example.com`,
+        });
+    }),
+  /**
+   * Where an OAuth sign-in may send the browser back to: comma-separated origins or URL
+   * prefixes. PUBLIC_URL's origin is always allowed.
+   */
+  OAUTH_RETURN_URLS: z
+    .string()
+    .optional()
+    .transform((v) =>
+      v
+        ? v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : [],
+    )
+    .check((ctx) => {
+      const bad = ctx.value.filter((u) => !isHttpUrl(u));
+      if (bad.length > 0)
+        ctx.issues.push({
+          code: 'custom',
+          input: ctx.value,
+          message: `${bad.map((b) => JSON.stringify(b)).join(', ')}: each must be an http(s) URL`,
+        });
+    }),
+  GOOGLE_CLIENT_ID: z.string().optional(),
+  GOOGLE_CLIENT_SECRET: z.string().optional(),
+  /** Google's issuer; change it only to point at a stand-in (tests) */
+  GOOGLE_ISSUER: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+    .default('https://accounts.google.com'),
+  GITHUB_CLIENT_ID: z.string().optional(),
+  GITHUB_CLIENT_SECRET: z.string().optional(),
+  /** GitHub's web address (GitHub Enterprise Server: https://github.example.com) */
+  GITHUB_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+    .default('https://github.com'),
+  /** GitHub's API address (GitHub Enterprise Server: https://github.example.com/api/v3) */
+  GITHUB_API_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+    .default('https://api.github.com'),
+  /** Comma-separated names of generic OpenID Connect providers, each configured by OIDC_<NAME>_* */
+  OIDC_PROVIDERS: z
+    .string()
+    .optional()
+    .transform((v) =>
+      v
+        ? v
+            .split(',')
+            .map((s) => s.trim().toLowerCase())
+            .filter(Boolean)
+        : [],
+    )
+    .check((ctx) => {
+      const bad = ctx.value.filter(
+        (n) => !/^[a-z0-9_-]{1,40}$/.test(n) || n === 'google' || n === 'github',
+      );
+      if (bad.length > 0)
+        ctx.issues.push({
+          code: 'custom',
+          input: ctx.value,
+          message: `${bad.map((b) => JSON.stringify(b)).join(', ')}: names are 1–40 of a-z, 0-9, _ and -, and not google or github`,
+        });
+    }),
   /** Days to keep audit events; older ones are removed hourly, leaving a verifiable checkpoint. Unset: keep forever. */
   AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).optional(),
 });
@@ -159,6 +282,10 @@ export interface Config {
   outboxPollMs: number;
   argon2: { memoryCost: number; timeCost: number };
   auditRetentionDays?: number;
+  stepUpMaxAge: number;
+  corsOrigins: string[];
+  oauthReturnUrls: string[];
+  oauthProviders: OAuthProviderConfig[];
 }
 
 /** A bad configuration: one line per bad variable, naming it and what is wrong (never its value). */
@@ -190,6 +317,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   const e = parsed.data;
+  const providers = oauthProvidersFrom(e, given);
+  if (providers.problems.length > 0) throw new ConfigError(providers.problems);
   const dataDir = path.resolve(e.DATA_DIR);
   // A wildcard address is not one a client can use; an IPv6 address needs brackets in a URL.
   const hostForUrl =
@@ -222,5 +351,72 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     outboxPollMs: e.OUTBOX_POLL_MS,
     argon2: { memoryCost: e.ARGON2_MEMORY_KIB, timeCost: e.ARGON2_ITERATIONS },
     auditRetentionDays: e.AUDIT_RETENTION_DAYS,
+    stepUpMaxAge: e.STEP_UP_MAX_AGE,
+    corsOrigins: e.CORS_ORIGINS.map((o) => o.replace(/\/+$/, '')),
+    oauthReturnUrls: e.OAUTH_RETURN_URLS,
+    oauthProviders: providers.list,
   };
+}
+
+/**
+ * Providers are on when their client id and secret are set. A generic provider NAME is read
+ * from OIDC_<NAME>_ISSUER, _CLIENT_ID, _CLIENT_SECRET and optional _DISPLAY_NAME and _SCOPES.
+ */
+function oauthProvidersFrom(
+  e: z.output<typeof EnvSchema>,
+  env: Record<string, string | undefined>,
+): { list: OAuthProviderConfig[]; problems: string[] } {
+  const list: OAuthProviderConfig[] = [];
+  const problems: string[] = [];
+  const pair = (idVar: string, secretVar: string) => {
+    const id = env[idVar];
+    const secret = env[secretVar];
+    if (id && !secret) problems.push(`invalid ${secretVar}: must be set when ${idVar} is`);
+    if (secret && !id) problems.push(`invalid ${idVar}: must be set when ${secretVar} is`);
+    return id && secret ? { clientId: id, clientSecret: secret } : null;
+  };
+  const google = pair('GOOGLE_CLIENT_ID', 'GOOGLE_CLIENT_SECRET');
+  if (google)
+    list.push({
+      id: 'google',
+      kind: 'oidc',
+      displayName: 'Google',
+      issuer: e.GOOGLE_ISSUER,
+      scopes: 'openid email profile',
+      ...google,
+    });
+  const github = pair('GITHUB_CLIENT_ID', 'GITHUB_CLIENT_SECRET');
+  if (github)
+    list.push({
+      id: 'github',
+      kind: 'github',
+      displayName: 'GitHub',
+      webUrl: e.GITHUB_URL.replace(/\/+$/, ''),
+      apiUrl: e.GITHUB_API_URL.replace(/\/+$/, ''),
+      scopes: 'read:user user:email',
+      ...github,
+    });
+  for (const name of e.OIDC_PROVIDERS) {
+    const prefix = `OIDC_${name.toUpperCase().replace(/-/g, '_')}`;
+    const issuer = env[`${prefix}_ISSUER`];
+    if (!issuer || !isHttpUrl(issuer)) {
+      problems.push(`invalid ${prefix}_ISSUER: must be the provider's issuer URL`);
+      continue;
+    }
+    const client = pair(`${prefix}_CLIENT_ID`, `${prefix}_CLIENT_SECRET`);
+    if (!client) {
+      if (!env[`${prefix}_CLIENT_ID`] && !env[`${prefix}_CLIENT_SECRET`])
+        problems.push(`invalid ${prefix}_CLIENT_ID: must be set for provider ${name}`);
+      continue;
+    }
+    list.push({
+      id: `oidc:${name}`,
+      kind: 'oidc',
+      displayName: env[`${prefix}_DISPLAY_NAME`] ?? name,
+      issuer,
+      scopes: env[`${prefix}_SCOPES`] ?? 'openid email profile',
+      ...client,
+    });
+  }
+  return { list, problems };
 }

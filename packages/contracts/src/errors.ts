@@ -25,6 +25,52 @@ export const ErrorCodes = {
   user_inactive: { status: 403, title: 'The user is suspended or deactivated' },
   csrf_failed: { status: 403, title: 'The CSRF token is missing or wrong' },
   mfa_required: { status: 401, title: 'A second factor is required' },
+  mfa_enrollment_required: {
+    status: 403,
+    title: 'This organization requires a second factor: enrol one first',
+  },
+  mfa_challenge_invalid: {
+    status: 401,
+    title: 'The sign-in challenge is invalid, expired or used up: sign in again',
+  },
+  mfa_method_unavailable: { status: 400, title: 'That second factor is not set up for this user' },
+  factor_exists: { status: 409, title: 'A factor of this type is already set up' },
+  step_up_required: {
+    status: 401,
+    title: 'This needs a recent sign-in or a fresh second factor',
+  },
+  login_method_not_allowed: {
+    status: 403,
+    title: 'This organization does not accept the way this session signed in',
+  },
+  session_max_age_exceeded: {
+    status: 401,
+    title: 'The session is older than this organization allows: sign in again',
+  },
+  session_idle_timeout: {
+    status: 401,
+    title: 'The session was idle longer than this organization allows: sign in again',
+  },
+  // OAuth / OpenID Connect sign-in
+  oauth_provider_unknown: { status: 404, title: 'No such sign-in provider is configured' },
+  oauth_state_invalid: {
+    status: 400,
+    title: 'The sign-in response does not match a sign-in we started',
+  },
+  oauth_failed: { status: 400, title: 'The sign-in provider did not complete the sign-in' },
+  oauth_email_unverified: {
+    status: 403,
+    title: 'The provider does not vouch for this email address',
+  },
+  identity_linked_elsewhere: {
+    status: 409,
+    title: 'This provider identity belongs to another user',
+  },
+  last_sign_in_method: {
+    status: 409,
+    title: 'This is the last way to sign in to the account: add another first',
+  },
+  redirect_not_allowed: { status: 400, title: 'The return address is not on the allow-list' },
   // one-time codes and passwords
   invalid_code: { status: 400, title: 'The code is wrong' },
   code_expired: { status: 400, title: 'The code has expired or was already used' },

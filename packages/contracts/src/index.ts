@@ -5,3 +5,4 @@ export * from './invitations';
 export * from './keys-audit';
 export * from './me';
 export * from './organizations';
+export * from './sign-in';

@@ -40,6 +40,10 @@ export const ApiAccessCheckResult = z.object({
   organization_id: z.string().nullable().optional(),
   grants: z.array(z.record(z.string(), z.unknown())).optional(),
   is_owner: z.boolean().optional(),
+  /** amr of the session (user tokens) */
+  amr: z.array(z.string()).optional(),
+  /** why the current organization's sign-in policy refuses this session (then no grants) */
+  organization_refusal: z.string().nullable().optional(),
   expires_at: IsoDateTime.nullable().optional(),
   reason: z.string().optional(),
 });

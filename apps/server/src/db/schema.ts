@@ -43,7 +43,7 @@ export interface AvatarsTable {
 export interface OneTimeCodesTable {
   id: string;
   user_id: string;
-  purpose: 'verify_email' | 'password_reset';
+  purpose: 'verify_email' | 'password_reset' | 'mfa_sms' | 'sms_enrol';
   /** HMAC of the code, bound to user and purpose */
   code_hash: string;
   attempts: number;
@@ -76,6 +76,68 @@ export interface SessionsTable {
   revoke_reason: string | null;
   /** SHA-256 of the browser cookie's secret part; null for token (API) sessions */
   cookie_secret_hash: string | null;
+  /** when the user last proved who they are here (sign-in or step-up); null reads as created_at */
+  auth_time: number | null;
+}
+
+export interface MfaFactorsTable {
+  id: string;
+  user_id: string;
+  type: 'totp' | 'sms';
+  /** TOTP: the secret, sealed (AES-256-GCM) with a key derived from SECRET_KEY */
+  secret_sealed: string | null;
+  /** SMS: E.164 number */
+  phone: string | null;
+  confirmed_at: number | null;
+  /** TOTP: last accepted time step (replay guard) */
+  last_used_step: number | null;
+  last_used_at: number | null;
+  created_at: number;
+}
+
+export interface RecoveryCodesTable {
+  id: string;
+  user_id: string;
+  code_hash: string;
+  used_at: number | null;
+  created_at: number;
+}
+
+export interface PendingSignInsTable {
+  id: string;
+  token_hash: string;
+  user_id: string;
+  kind: 'mfa' | 'handoff';
+  /** JSON array of the methods already passed */
+  amr: string;
+  mode: 'token' | 'cookie';
+  attempts: number;
+  expires_at: number;
+  consumed_at: number | null;
+  created_at: number;
+}
+
+export interface UserIdentitiesTable {
+  id: string;
+  user_id: string;
+  provider: string;
+  subject: string;
+  email: string | null;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+export interface OauthStatesTable {
+  state_hash: string;
+  provider: string;
+  nonce: string;
+  code_verifier: string;
+  return_to: string;
+  mode: 'token' | 'cookie';
+  link_user_id: string | null;
+  expires_at: number;
+  consumed_at: number | null;
+  created_at: number;
 }
 
 export interface RefreshTokensTable {
@@ -169,6 +231,11 @@ export interface DB extends OrganizationTables {
   system_settings: SystemSettingsTable;
   outbox: OutboxTable;
   audit_events: AuditEventsTable;
+  mfa_factors: MfaFactorsTable;
+  recovery_codes: RecoveryCodesTable;
+  pending_sign_ins: PendingSignInsTable;
+  user_identities: UserIdentitiesTable;
+  oauth_states: OauthStatesTable;
 }
 
 export interface OrganizationsTable {

@@ -1,4 +1,4 @@
-import type { EmailMessage } from './outbox';
+import type { EmailMessage, SmsMessage } from './outbox';
 
 /** The mails Gatehouse sends. Plain text: it reaches every client and carries no tracking. */
 export const mails = {
@@ -60,5 +60,23 @@ export const mails = {
     text: setPasswordToken
       ? `Hello ${name},\n\nAn organization, ${organization}, was created for you and you are its owner. Set your password to sign in:\n${publicUrl}/set-password?token=${setPasswordToken}\n(or POST it as reset_token with your new password to ${publicUrl}/v1/auth/password/reset). The link is valid for 7 days.\n`
       : `Hello ${name},\n\nAn organization, ${organization}, was created for you and you are its owner. Sign in at ${publicUrl} with your existing account.\n`,
+  }),
+  /** Sent whenever sign-in protection changes, so a takeover does not go unnoticed. */
+  securityChanged: (to: string, name: string, what: string): EmailMessage => ({
+    to,
+    subject: 'A security setting of your Gatehouse account changed',
+    text: `Hello ${name},\n\n${what}\n\nIf this was not you, reset your password and review your sign-in methods now.\n`,
+  }),
+};
+
+/** SMS bodies: short, the code first (phones show it in the notification). */
+export const texts = {
+  signInCode: (to: string, code: string): SmsMessage => ({
+    to,
+    body: `${code} is your Gatehouse sign-in code. It expires in 5 minutes. Never share it.`,
+  }),
+  confirmPhone: (to: string, code: string): SmsMessage => ({
+    to,
+    body: `${code} is your Gatehouse code to confirm this number. It expires in 5 minutes.`,
   }),
 };

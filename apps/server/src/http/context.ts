@@ -14,10 +14,17 @@ export interface UserPrincipal {
   kind: 'user';
   userId: string;
   sessionId: string;
+  /** the session's authentication methods (pwd, otp, totp, sms, recovery_code, mfa, oauth:…) */
   amr: string[];
   currentOrgId: string | null;
   via: 'bearer' | 'cookie';
   isPlatformAdmin: boolean;
+  /** when the session was opened */
+  sessionCreatedAt: number;
+  /** when the user last proved who they are in this session (sign-in or step-up) */
+  authTime: number;
+  /** when the session was last seen before this request (idle timeouts look at this) */
+  lastSeenAt: number;
 }
 /** An API key: an organization's machine credential with its own grants. */
 export interface KeyPrincipal {

@@ -36,6 +36,11 @@ declare module 'fastify' {
     access?: RouteAccess;
     /** platform administrators only (/v1/admin/...) */
     platformAdmin?: boolean;
+    /**
+     * a sensitive act: the session must have proved who it is recently (sign-in or
+     * POST /v1/auth/step-up within STEP_UP_MAX_AGE), else 401 `step_up_required`
+     */
+    stepUp?: boolean;
   }
   interface FastifyRequest {
     principal: Principal | null;

@@ -6,6 +6,10 @@ import { randomBytes } from 'node:crypto';
  */
 export type IdPrefix =
   | 'usr'
+  | 'mfa'
+  | 'rec'
+  | 'psi'
+  | 'idn'
   | 'org'
   | 'acc'
   | 'res'

@@ -1,4 +1,13 @@
-import { createHash, createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  hkdfSync,
+  randomBytes,
+  randomInt,
+  timingSafeEqual,
+} from 'node:crypto';
 
 /** A random secret for tokens handed to clients: 32 bytes (256 bits), base64url. */
 export const randomToken = (bytes = 32) => randomBytes(bytes).toString('base64url');
@@ -25,4 +34,28 @@ export function safeEqualHex(a: string, b: string): boolean {
   const ab = Buffer.from(a, 'hex');
   const bb = Buffer.from(b, 'hex');
   return ab.length === bb.length && ab.length > 0 && timingSafeEqual(ab, bb);
+}
+
+/**
+ * Secrets that must be read back (a TOTP shared secret) cannot be hashed; they are sealed with
+ * AES-256-GCM under a key derived from SECRET_KEY, so a copy of the database alone does not
+ * yield them. Format: base64url(iv).base64url(tag).base64url(ciphertext).
+ */
+function sealingKey(secretKey: string, purpose: string) {
+  return Buffer.from(hkdfSync('sha256', secretKey, 'gatehouse', `seal:${purpose}`, 32));
+}
+
+export function sealSecret(secretKey: string, purpose: string, plaintext: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', sealingKey(secretKey, purpose), iv);
+  const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+  return [iv, cipher.getAuthTag(), body].map((b) => b.toString('base64url')).join('.');
+}
+
+export function openSecret(secretKey: string, purpose: string, sealed: string): string {
+  const [iv, tag, body] = sealed.split('.').map((part) => Buffer.from(part, 'base64url'));
+  if (!iv || !tag || !body) throw new Error('sealed secret is malformed');
+  const decipher = createDecipheriv('aes-256-gcm', sealingKey(secretKey, purpose), iv);
+  decipher.setAuthTag(tag);
+  return Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8');
 }

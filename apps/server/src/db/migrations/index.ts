@@ -4,6 +4,7 @@ import * as identity from './20261122_0001_identity';
 import * as organizations from './20261122_0002_organizations';
 import * as invitations from './20261122_0003_invitations';
 import * as keysAndAudit from './20261122_0004_keys_and_audit_chain';
+import * as signIn from './20261122_0005_sign_in';
 
 export interface DialectMigration {
   up(db: Kysely<unknown>, dialect: Dialect): Promise<void>;
@@ -19,4 +20,5 @@ export const migrations: Record<string, DialectMigration> = {
   '20261122_0002_organizations': organizations,
   '20261122_0003_invitations': invitations,
   '20261122_0004_keys_and_audit_chain': keysAndAudit,
+  '20261122_0005_sign_in': signIn,
 };

@@ -1,3 +1,5 @@
+import type { OrganizationPolicies } from '@gatehouse/contracts';
+import type { z } from 'zod';
 import {
   type Principal as AuthzPrincipal,
   type Catalog,
@@ -20,6 +22,8 @@ import type { KeyPrincipal, Principal, UserPrincipal } from '../../http/context'
 import { AppError } from '../../http/errors';
 import { InvalidatingCache } from '../../lib/cache';
 import type { Runtime } from '../../runtime';
+import { policiesOf } from '../organizations/organizations.presenter';
+import { loginMethodOf } from '../sessions/sessions.service';
 import { findUserById } from '../users/users.repo';
 import * as repo from './access.repo';
 
@@ -28,6 +32,7 @@ export interface OrgFacts {
   org: OrganizationsTable;
   template: Template;
   roles: CompiledRoles;
+  policies: z.infer<typeof OrganizationPolicies>;
 }
 
 /** What the engine needs about one member of one organization. */
@@ -36,6 +41,8 @@ export interface MemberFacts {
   isOwner: boolean;
   ownedAccountIds: string[];
   grants: Grant[];
+  /** the member's own allowed sign-in methods ("login type"); null: whatever the organization allows */
+  loginMethods: string[] | null;
 }
 
 export const rowToGrant = (row: {
@@ -68,7 +75,16 @@ export const rowToRole = (row: {
  * members and scopes through per-node caches that the writes invalidate (topics `org:<id>`,
  * `member:<org>:<user>`, `scope:<id>`), and answers checks. A repeated check reads memory only.
  */
-export function createAccessService(rt: Runtime, catalog: Catalog = defaultCatalog) {
+export interface AccessHooks {
+  /** ends a session an organization's idle timeout caught (sessions service) */
+  expireSession(sessionId: string, reason: string): Promise<void>;
+}
+
+export function createAccessService(
+  rt: Runtime,
+  hooks: AccessHooks,
+  catalog: Catalog = defaultCatalog,
+) {
   const { db, clock } = rt;
   const now = () => clock.now();
   const orgs = new InvalidatingCache<OrgFacts | null>(20_000, 60_000, now);
@@ -96,7 +112,7 @@ export function createAccessService(rt: Runtime, catalog: Catalog = defaultCatal
       const roles = compileRoles(catalog, template, custom);
       if (roles.issues.length > 0)
         rt.logger.warn({ orgId, issues: roles.issues }, 'custom roles ignored');
-      return { org, template, roles };
+      return { org, template, roles, policies: policiesOf(org) };
     });
 
   const loadMember = (orgId: string, userId: string) =>
@@ -113,6 +129,9 @@ export function createAccessService(rt: Runtime, catalog: Catalog = defaultCatal
         isOwner: org.owner_user_id === userId,
         ownedAccountIds: owned,
         grants: grants.map(rowToGrant),
+        loginMethods: membership?.login_methods
+          ? (JSON.parse(membership.login_methods) as string[])
+          : null,
       };
     });
 
@@ -206,6 +225,94 @@ export function createAccessService(rt: Runtime, catalog: Catalog = defaultCatal
 
   const subjectOf = (actor: Principal) => (actor.kind === 'user' ? actor.userId : actor);
 
+  async function hasSecondFactor(userId: string) {
+    const row = await db
+      .selectFrom('mfa_factors')
+      .select('id')
+      .where('user_id', '=', userId)
+      .where('confirmed_at', 'is not', null)
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /**
+   * The organization's sign-in policies against this session (SPEC §4, issue 5): maximum age,
+   * idle timeout, allowed sign-in methods (the organization's and the member's own "login
+   * type"), and a second factor when required. Null when the session may act here. Judged only
+   * for active members: everyone else is refused before, without learning the policies.
+   */
+  async function policyRefusal(
+    actor: UserPrincipal,
+    facts: OrgFacts,
+    member: MemberFacts,
+  ): Promise<AppError | null> {
+    const p = facts.policies;
+    const now = clock.now();
+    if (
+      p.session_max_age_hours !== null &&
+      now - actor.sessionCreatedAt > p.session_max_age_hours * 3_600_000
+    )
+      return new AppError('session_max_age_exceeded', undefined, {
+        max_age_hours: p.session_max_age_hours,
+      });
+    if (
+      p.session_idle_timeout_minutes !== null &&
+      now - actor.lastSeenAt > p.session_idle_timeout_minutes * 60_000
+    ) {
+      // The session is over, not merely refused here: the next request would otherwise count
+      // as activity and pass.
+      await hooks.expireSession(actor.sessionId, 'idle_timeout');
+      return new AppError('session_idle_timeout', undefined, {
+        idle_timeout_minutes: p.session_idle_timeout_minutes,
+      });
+    }
+    const method = loginMethodOf(actor.amr);
+    const allowedHere = p.allowed_login_methods;
+    if (allowedHere !== null && !allowedHere.includes(method))
+      return new AppError(
+        'login_method_not_allowed',
+        `This organization accepts ${allowedHere.join(', ')}`,
+        {
+          login_method: method,
+          allowed_login_methods: allowedHere,
+        },
+      );
+    if (member.loginMethods !== null && !member.loginMethods.includes(method))
+      return new AppError(
+        'login_method_not_allowed',
+        `Your membership accepts ${member.loginMethods.join(', ')}`,
+        {
+          login_method: method,
+          allowed_login_methods: member.loginMethods,
+        },
+      );
+    if (p.require_mfa && !actor.amr.includes('mfa')) {
+      if (!(await hasSecondFactor(actor.userId)))
+        return new AppError(
+          'mfa_enrollment_required',
+          'Add a second factor at /v1/me/mfa, then retry',
+        );
+      return new AppError(
+        'mfa_required',
+        'Confirm a second factor at POST /v1/auth/step-up, then retry',
+        {
+          step_up: '/v1/auth/step-up',
+        },
+      );
+    }
+    return null;
+  }
+
+  /** Throws the policy refusal for a user who is an active member; API keys have no session. */
+  async function enforcePolicies(actor: Principal, orgId: string, facts: OrgFacts) {
+    if (actor.kind !== 'user') return;
+    const member = await loadMember(orgId, actor.userId);
+    if (member?.membershipStatus !== 'active') return;
+    const refusal = await policyRefusal(actor, facts, member);
+    if (refusal) throw refusal;
+  }
+
   return {
     catalog,
     keyPrincipal,
@@ -227,9 +334,10 @@ export function createAccessService(rt: Runtime, catalog: Catalog = defaultCatal
       scopeId: string = orgId,
     ): Promise<OrgFacts> {
       const { decision, chain, facts } = await check(orgId, subjectOf(actor), permission, scopeId);
-      if (decision.allowed) return facts!;
-      if (!facts || !chain || decision.reason.kind === 'not_member')
+      if (!facts || !chain || (!decision.allowed && decision.reason.kind === 'not_member'))
         throw new AppError('not_found', 'No such organization, or you are not a member of it');
+      await enforcePolicies(actor, orgId, facts);
+      if (decision.allowed) return facts;
       throw new AppError('forbidden', decision.reason.message, {
         permission,
         scope: scopeId,
@@ -256,8 +364,12 @@ export function createAccessService(rt: Runtime, catalog: Catalog = defaultCatal
         throw new AppError('forbidden', 'The organization is suspended', {
           reason: 'organization_suspended',
         });
+      await enforcePolicies(actor, orgId, facts);
       return facts;
     },
+
+    policyRefusal,
+    enforcePolicies,
 
     /** Whether the actor holds `permission` at `scopeId` (no throw). For filtering lists. */
     async holds(

@@ -63,7 +63,11 @@ export function apiAccessCheckRoutes(
         // A suspended organization refuses everyone in it (SPEC §2), so its grants are not
         // reported either: a gateway must not act on them. (They were, before issue 6's tests.)
         const org = orgId ? await access.loadOrg(orgId) : null;
-        const inOrg = facts?.membershipStatus === 'active' && org?.org.status === 'active';
+        const member = facts?.membershipStatus === 'active' && org?.org.status === 'active';
+        // The organization's sign-in policies (MFA, methods, session age) judge this session as
+        // they would a request: a refused session is reported with no grants and the reason.
+        const refusal = member ? await access.policyRefusal(principal, org!, facts!) : null;
+        const inOrg = member && refusal === null;
         return {
           active: true,
           type: 'user' as const,
@@ -77,6 +81,8 @@ export function apiAccessCheckRoutes(
           organization_id: inOrg ? orgId : null,
           grants: inOrg ? facts!.grants.map(toGrantInput) : [],
           is_owner: inOrg ? facts!.isOwner : false,
+          amr: principal.amr,
+          organization_refusal: refusal?.code ?? null,
         };
       } catch (error) {
         if (error instanceof AppError && error.status === 401)

@@ -34,7 +34,7 @@ export function apiKeyRoutes(app: App, { apiKeys }: { apiKeys: ApiKeyService }) 
         body: CreateApiKeyBody,
         response: { 201: CreatedApiKey },
       },
-      config: { access: { permission: 'api_keys:manage' } },
+      config: { access: { permission: 'api_keys:manage' }, stepUp: true },
     },
     async (req, reply) =>
       reply

@@ -20,17 +20,12 @@ import {
   UpdatePasswordBody,
   VerifyEmailBody,
 } from '@gatehouse/contracts';
-import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { requestMeta, userOf } from '../../http/context';
 import type { App } from '../../http/types';
 import type { Runtime } from '../../runtime';
-import {
-  CSRF_COOKIE,
-  type IssuedSession,
-  SESSION_COOKIE,
-  type SessionService,
-} from '../sessions/sessions.service';
+import { sessionReplies } from '../sessions/session-replies';
+import type { SessionService } from '../sessions/sessions.service';
 import type { AuthService } from './auth.service';
 
 const tags = ['auth'];
@@ -44,36 +39,9 @@ export function authRoutes(
   deps: { rt: Runtime; auth: AuthService; sessions: SessionService },
 ) {
   const { auth, sessions, rt } = deps;
-  const secureCookies =
-    rt.config.cookieSecure === 'on' ||
-    (rt.config.cookieSecure === 'auto' && rt.config.publicUrl.startsWith('https://'));
-
-  /** Token mode answers the tokens; cookie mode sets the httpOnly session cookie and a readable CSRF cookie. */
-  function sendSession(reply: FastifyReply, issued: IssuedSession) {
-    if (issued.cookie) {
-      const base = {
-        path: '/',
-        sameSite: 'lax' as const,
-        secure: secureCookies,
-        maxAge: rt.config.sessionTtl,
-      };
-      reply.setCookie(SESSION_COOKIE, issued.cookie.value, { ...base, httpOnly: true });
-      reply.setCookie(CSRF_COOKIE, issued.cookie.csrfToken, { ...base, httpOnly: false });
-      return reply.send({ session_id: issued.session.id, csrf_token: issued.cookie.csrfToken });
-    }
-    return reply.send({
-      token_type: 'Bearer' as const,
-      access_token: issued.accessToken,
-      expires_in: rt.config.accessTokenTtl,
-      refresh_token: issued.refreshToken,
-      session_id: issued.session.id,
-    });
-  }
-
-  function clearCookies(reply: FastifyReply) {
-    reply.clearCookie(SESSION_COOKIE, { path: '/' });
-    reply.clearCookie(CSRF_COOKIE, { path: '/' });
-  }
+  const replies = sessionReplies(rt);
+  const sendSession = replies.send;
+  const clearCookies = replies.clear;
 
   app.post(
     '/v1/auth/register',

@@ -7,6 +7,7 @@ import { hashToken, randomToken } from '../../lib/secrets';
 import type { Runtime } from '../../runtime';
 import { checkPasswordPolicy } from '../../security/passwords';
 import { insertAuditEvent } from '../audit/audit.repo';
+import type { MfaService } from '../mfa/mfa.service';
 import type { SessionService } from '../sessions/sessions.service';
 import {
   findUserByEmail,
@@ -37,7 +38,7 @@ function failCode(check: Exclude<CodeCheck, { ok: true }>): never {
   );
 }
 
-export function createAuthService(rt: Runtime, sessions: SessionService) {
+export function createAuthService(rt: Runtime, sessions: SessionService, mfa: MfaService) {
   const { db, clock, limits, hasher } = rt;
   const ACCEPTED = {
     status: 'accepted' as const,
@@ -209,6 +210,14 @@ export function createAuthService(rt: Runtime, sessions: SessionService) {
         'Verify your email with the code we sent, or ask for a new one',
       );
     await limits.reset('loginPerAccount', input.email);
+    // A user with a second factor gets a challenge, not a session (answered at /v1/auth/mfa/verify).
+    const challenge = await mfa.challengeIfNeeded(user, ['pwd'], input.mode);
+    if (challenge)
+      throw new AppError(
+        'mfa_required',
+        `Answer with ${challenge.methods.join(', ')} at POST /v1/auth/mfa/verify`,
+        challenge,
+      );
     const opened = await db
       .transaction()
       .execute((trx) => sessions.open(trx, user, { amr: ['pwd'], meta, mode: input.mode }));
@@ -387,6 +396,9 @@ export function createAuthService(rt: Runtime, sessions: SessionService) {
     if (!(await hasher.verify(user.password_hash, input.current_password))) {
       throw new AppError('invalid_credentials', 'The current password is incorrect');
     }
+    // The current password is itself a fresh proof, unless the user has a second factor: then
+    // a session and the password alone must not be enough (step-up with the factor).
+    if ((await mfa.methodsOf(db, user.id)).length > 0) await mfa.assertRecentAuth(principal);
     assertPolicy(input.new_password, user.email);
     const passwordHash = await hasher.hash(input.new_password);
     const now = clock.now();

@@ -3,9 +3,10 @@ import type { DB, OneTimeCodesTable } from '../../db/schema';
 import { newId } from '../../lib/ids';
 import { hmacCode, randomOtp, safeEqualHex } from '../../lib/secrets';
 
-/** SPEC §4: single use, 10 minutes, 5 attempts, stored hashed. */
+/** SPEC §4: single use, 10 minutes, 5 attempts, stored hashed. SMS codes live 5 minutes. */
 export const OTP_TTL_MS = 10 * 60 * 1000;
 export const OTP_MAX_ATTEMPTS = 5;
+export const SMS_CODE_TTL_MS = 5 * 60 * 1000;
 
 type Purpose = OneTimeCodesTable['purpose'];
 
@@ -16,6 +17,7 @@ export async function issueCode(
   userId: string,
   purpose: Purpose,
   now: number,
+  ttlMs: number = OTP_TTL_MS,
 ) {
   await trx
     .updateTable('one_time_codes')
@@ -34,7 +36,7 @@ export async function issueCode(
       code_hash: hmacCode(secretKey, `${purpose}:${userId}`, code),
       attempts: 0,
       max_attempts: OTP_MAX_ATTEMPTS,
-      expires_at: now + OTP_TTL_MS,
+      expires_at: now + ttlMs,
       consumed_at: null,
       created_at: now,
     })

@@ -127,7 +127,7 @@ export function organizationRoutes(
         body: OfferOwnershipBody,
         response: { 201: OwnershipOffer },
       },
-      config: { access: { permission: 'member' } },
+      config: { access: { permission: 'member' }, stepUp: true },
     },
     async (req, reply) =>
       reply
@@ -154,7 +154,7 @@ export function organizationRoutes(
         body: OfferOwnershipBody,
         response: { 201: OwnershipOffer },
       },
-      config: { access: { permission: 'member' } },
+      config: { access: { permission: 'member' }, stepUp: true },
     },
     async (req, reply) =>
       reply

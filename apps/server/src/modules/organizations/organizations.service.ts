@@ -330,6 +330,8 @@ export function createOrganizationService(rt: Runtime, access: AccessService) {
         throw new AppError('forbidden', 'Your membership in this organization is suspended');
       if (org.org.status !== 'active')
         throw new AppError('forbidden', 'The organization is suspended');
+      // A token naming this organization is issued only to a session its policies accept.
+      await access.enforcePolicies(actor, orgId, org);
       // The session's current organization is state (api-access-check reports it): audited in
       // the same transaction as the change (issue 6: every state-changing route records an event).
       await db.transaction().execute(async (trx) => {

@@ -26,6 +26,33 @@ export interface IssuedSession {
   cookie?: { value: string; csrfToken: string };
 }
 
+/** Second factors, as recorded in a session's amr. */
+export const SECOND_FACTORS = new Set(['totp', 'sms', 'recovery_code']);
+
+/**
+ * Adds a method to an amr list. Once a first factor and a second factor are both present, the
+ * list also says `mfa` (RFC 8176), so services verifying the JWT can ask for it in one place.
+ */
+export function withMethod(amr: readonly string[], method: string): string[] {
+  const next = amr.includes(method) ? [...amr] : [...amr, method];
+  const hasSecond = next.some((m) => SECOND_FACTORS.has(m));
+  const hasFirst = next.some((m) => !SECOND_FACTORS.has(m) && m !== 'mfa');
+  if (hasSecond && hasFirst && !next.includes('mfa')) next.push('mfa');
+  return next;
+}
+
+/**
+ * The sign-in method a session stands for, in the words of organization policies: a password
+ * (`pwd`; `otp` is the email code right after a password registration), or the provider
+ * (`oauth:google` → google, `oauth:github` → github, `oidc:corp` stays oidc:corp).
+ */
+export function loginMethodOf(amr: readonly string[]): string {
+  const first = amr[0] ?? 'pwd';
+  if (first.startsWith('oauth:')) return first.slice('oauth:'.length);
+  if (first.startsWith('oidc:')) return first;
+  return 'password';
+}
+
 export function describeDevice(userAgent: string | null): string {
   if (!userAgent) return 'Unknown device';
   const browser = /Edg\//.test(userAgent)
@@ -81,31 +108,38 @@ export function createSessionService(rt: Runtime) {
     return { session, user };
   }
 
-  function touch(session: SessionRow) {
+  /** Records activity; returns when the session was last seen before this request. */
+  function touch(session: SessionRow): number {
     const now = clock.now();
-    if (now - session.last_seen_at < LAST_SEEN_WRITE_MS) return;
+    const before = session.last_seen_at;
+    if (now - session.last_seen_at < LAST_SEEN_WRITE_MS) return before;
     session.last_seen_at = now; // the cached copy; the write below is best-effort
     db.updateTable('sessions')
       .set({ last_seen_at: now })
       .where('id', '=', session.id)
       .execute()
       .catch((err: Error) => rt.logger.warn({ err: err.message }, 'could not record last_seen_at'));
+    return before;
   }
 
   function principalOf(
     session: SessionRow,
     user: UserRow,
     via: 'bearer' | 'cookie',
-    amr: string[],
+    lastSeenAt: number,
   ): Principal {
     return {
       kind: 'user',
       userId: user.id,
       sessionId: session.id,
-      amr,
+      // The session row, not the token's claim: a step-up adds methods to a live session.
+      amr: JSON.parse(session.amr) as string[],
       currentOrgId: session.current_org_id,
       via,
       isPlatformAdmin: user.is_platform_admin === 1,
+      sessionCreatedAt: session.created_at,
+      authTime: session.auth_time ?? session.created_at,
+      lastSeenAt,
     };
   }
 
@@ -146,6 +180,7 @@ export function createSessionService(rt: Runtime) {
         revoked_at: null,
         revoke_reason: null,
         cookie_secret_hash: cookieSecret ? hashToken(cookieSecret) : null,
+        auth_time: now,
       };
       await repo.insertSession(trx, session);
       await repo.insertRefreshToken(trx, hashToken(refreshToken), session.id, now);
@@ -205,8 +240,7 @@ export function createSessionService(rt: Runtime) {
         const claims = await rt.tokens.verify(match[1]!);
         if (!claims) throw new AppError('invalid_token');
         const { session, user } = await usable(await loadSession(claims.sid), claims.sub);
-        touch(session);
-        return principalOf(session, user, 'bearer', claims.amr);
+        return principalOf(session, user, 'bearer', touch(session));
       }
       const cookie = cookies[SESSION_COOKIE];
       if (cookie) {
@@ -228,8 +262,7 @@ export function createSessionService(rt: Runtime) {
           if (given.length !== expected.length || !timingSafeEqual(given, expected))
             throw new AppError('csrf_failed');
         }
-        touch(session);
-        return principalOf(session, user, 'cookie', JSON.parse(session.amr) as string[]);
+        return principalOf(session, user, 'cookie', touch(session));
       }
       return null;
     },
@@ -308,6 +341,52 @@ export function createSessionService(rt: Runtime) {
         refreshToken: outcome.next,
         accessToken: await issueAccessToken(outcome.session),
       };
+    },
+
+    /**
+     * Records a fresh proof of identity in a live session (step-up): auth_time moves to now and
+     * the method joins the session's amr. Called inside the caller's transaction; publish after.
+     */
+    async recordProof(trx: Transaction<DB>, sessionId: string, method: string) {
+      const session = await repo.findSessionById(trx, sessionId);
+      if (!session) return null;
+      const amr = withMethod(JSON.parse(session.amr) as string[], method);
+      const now = clock.now();
+      await trx
+        .updateTable('sessions')
+        .set({ auth_time: now, amr: JSON.stringify(amr) })
+        .where('id', '=', sessionId)
+        .execute();
+      return { amr, authTime: now };
+    },
+
+    /** A fresh access token for a live session (after a step-up changed its amr). */
+    async reissueAccessToken(sessionId: string) {
+      const session = await repo.findSessionById(db, sessionId);
+      if (!session || session.revoked_at !== null) throw new AppError('session_revoked');
+      return issueAccessToken(session);
+    },
+
+    /** Ends a session for a reason the system decided (an organization's idle timeout). */
+    async expire(sessionId: string, reason: string) {
+      const now = clock.now();
+      const done = await db.transaction().execute(async (trx) => {
+        const revoked = await repo.revokeSession(trx, sessionId, reason, now);
+        if (!revoked) return false;
+        await insertAuditEvent(
+          trx,
+          { ip: null, userAgent: null, requestId: null },
+          {
+            actor: { type: 'system' },
+            action: 'session.revoked',
+            target: { type: 'session', id: sessionId },
+            changes: { reason },
+          },
+          now,
+        );
+        return true;
+      });
+      if (done) bus.publish(`session:${sessionId}`);
     },
 
     async revoke(userId: string, sessionId: string, reason: string, meta: RequestMeta) {

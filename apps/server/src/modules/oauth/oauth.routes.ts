@@ -1,0 +1,140 @@
+import {
+  IdentityView,
+  LinkStart,
+  LinkStartBody,
+  LoginResponse,
+  OAuthCallbackQuery,
+  OAuthExchangeBody,
+  OAuthProviderView,
+  OAuthStartQuery,
+  page,
+} from '@gatehouse/contracts';
+import { z } from 'zod';
+import { requestMeta, userOf } from '../../http/context';
+import type { App } from '../../http/types';
+import type { Runtime } from '../../runtime';
+import { sessionReplies } from '../sessions/session-replies';
+import type { OAuthService } from './oauth.service';
+
+const Redirect = { 302: z.null().describe('a redirect (Location header)') };
+const ProviderParams = z.object({ provider: z.string().min(1).max(60) });
+
+/** Sign-in with Google, GitHub and OpenID Connect providers, and the user's linked identities. */
+export function oauthRoutes(app: App, { rt, oauth }: { rt: Runtime; oauth: OAuthService }) {
+  const replies = sessionReplies(rt);
+  const tags = ['oauth'];
+
+  app.get(
+    '/v1/auth/oauth/providers',
+    {
+      schema: {
+        tags,
+        summary: 'The sign-in providers this platform offers',
+        response: { 200: z.object({ data: z.array(OAuthProviderView) }) },
+      },
+      config: { auth: 'public' },
+    },
+    async () => ({ data: oauth.list() }),
+  );
+
+  app.get(
+    '/v1/auth/oauth/:provider/start',
+    {
+      schema: {
+        tags,
+        summary: 'Start signing in with a provider: redirects the browser to it',
+        params: ProviderParams,
+        querystring: OAuthStartQuery,
+        response: Redirect,
+      },
+      config: { auth: 'public' },
+    },
+    async (req, reply) =>
+      reply.redirect(await oauth.start(req.params.provider, req.query, requestMeta(req)), 302),
+  );
+
+  app.get(
+    '/v1/auth/oauth/:provider/callback',
+    {
+      schema: {
+        tags,
+        summary:
+          'Where the provider sends the browser back; redirects to the return address (results in the fragment)',
+        params: ProviderParams,
+        querystring: OAuthCallbackQuery,
+        response: Redirect,
+      },
+      config: { auth: 'public' },
+    },
+    async (req, reply) => {
+      const rawQuery = req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '';
+      const outcome = await oauth.callback(
+        req.params.provider,
+        req.query,
+        rawQuery,
+        requestMeta(req),
+      );
+      if (outcome.kind === 'session') replies.setCookies(reply, outcome.issued);
+      return reply.redirect(outcome.redirect, 302);
+    },
+  );
+
+  app.post(
+    '/v1/auth/oauth/exchange',
+    {
+      schema: {
+        tags,
+        summary: 'Token mode: exchange the login_token from the return address for tokens',
+        body: OAuthExchangeBody,
+        response: { 200: LoginResponse },
+      },
+      config: { auth: 'public' },
+    },
+    async (req, reply) =>
+      replies.send(reply, await oauth.exchange(req.body.login_token, requestMeta(req))),
+  );
+
+  app.get(
+    '/v1/me/identities',
+    {
+      schema: {
+        tags,
+        summary: 'The provider identities that can sign me in',
+        response: { 200: page(IdentityView) },
+      },
+    },
+    async (req) => oauth.listIdentities(userOf(req).userId),
+  );
+
+  app.post(
+    '/v1/me/identities/:provider',
+    {
+      schema: {
+        tags,
+        summary: 'Link a provider to my account: answers the URL to send the browser to',
+        params: ProviderParams,
+        body: LinkStartBody,
+        response: { 200: LinkStart },
+      },
+      config: { stepUp: true },
+    },
+    async (req) =>
+      oauth.startLink(userOf(req), req.params.provider, req.body.return_to, requestMeta(req)),
+  );
+
+  app.delete(
+    '/v1/me/identities/:identityId',
+    {
+      schema: {
+        tags,
+        summary: 'Unlink a provider (not the last way to sign in)',
+        params: z.object({ identityId: z.string().min(1).max(64) }),
+        response: { 204: z.null().describe('done') },
+      },
+    },
+    async (req, reply) => {
+      await oauth.unlink(userOf(req), req.params.identityId, requestMeta(req));
+      return reply.code(204).send(null);
+    },
+  );
+}

@@ -1,0 +1,506 @@
+import type { Transaction } from 'kysely';
+import * as client from 'openid-client';
+import { isUniqueViolation } from '../../db/dialect';
+import type { DB, UserIdentitiesTable } from '../../db/schema';
+import { enqueueEmail } from '../../delivery/outbox';
+import { mails } from '../../delivery/templates';
+import type { RequestMeta, UserPrincipal } from '../../http/context';
+import { AppError } from '../../http/errors';
+import { toIso } from '../../lib/clock';
+import { newId } from '../../lib/ids';
+import { hashToken, randomToken } from '../../lib/secrets';
+import type { Runtime } from '../../runtime';
+import { insertAuditEvent } from '../audit/audit.repo';
+import { findPending, type MfaService } from '../mfa/mfa.service';
+import type { IssuedSession, SessionService } from '../sessions/sessions.service';
+import { findUserByEmail, findUserById, insertUser, type UserRow } from '../users/users.repo';
+import { Provider, type ProviderProfile } from './providers';
+
+/** A started sign-in must come back within this time. */
+const STATE_TTL_MS = 10 * 60 * 1000;
+/** A token-mode hand-off must be exchanged within this time. */
+const HANDOFF_TTL_MS = 2 * 60 * 1000;
+
+/** Where the browser goes when a sign-in ends, with what it must know in the fragment. */
+export type CallbackOutcome =
+  | { kind: 'session'; redirect: string; issued: IssuedSession }
+  | { kind: 'redirect'; redirect: string };
+
+/**
+ * The return address must be a path on this site or under an allowed origin/prefix. Compared
+ * as parsed URLs (origin, then path prefix), never as strings: `https://app.example.com.evil`
+ * and `//evil.example` are not on the list.
+ */
+export function checkReturnTo(
+  returnTo: string | undefined,
+  publicUrl: string,
+  allowed: readonly string[],
+): string {
+  const home = new URL(publicUrl);
+  if (returnTo === undefined || returnTo === '') return `${home.origin}/`;
+  if (/[\u0000-\u001f\\]/.test(returnTo)) throw new AppError('redirect_not_allowed');
+  if (returnTo.startsWith('/') && !returnTo.startsWith('//'))
+    return new URL(returnTo, home.origin).href;
+  let target: URL;
+  try {
+    target = new URL(returnTo);
+  } catch {
+    throw new AppError('redirect_not_allowed');
+  }
+  if (target.username || target.password) throw new AppError('redirect_not_allowed');
+  const entries = [home.origin, ...allowed];
+  const ok = entries.some((entry) => {
+    const base = new URL(entry);
+    if (base.origin !== target.origin) return false;
+    const prefix = base.pathname.endsWith('/') ? base.pathname : `${base.pathname}/`;
+    return (
+      base.pathname === '/' ||
+      target.pathname === base.pathname ||
+      target.pathname.startsWith(prefix)
+    );
+  });
+  if (!ok) throw new AppError('redirect_not_allowed');
+  return target.href;
+}
+
+/** Results ride in the fragment: never sent to a server, never in a Referer header. */
+function withFragment(url: string, values: Record<string, string>): string {
+  const target = new URL(url);
+  target.hash = new URLSearchParams(values).toString();
+  return target.href;
+}
+
+const identityView = (row: UserIdentitiesTable) => ({
+  id: row.id,
+  provider: row.provider,
+  email: row.email,
+  created_at: toIso(row.created_at),
+  last_used_at: row.last_used_at === null ? null : toIso(row.last_used_at),
+});
+
+/**
+ * Sign-in with Google, GitHub and generic OpenID Connect providers: authorization code flow
+ * with PKCE, state and nonce (openid-client); identities linked to users only through an email
+ * the provider verified; the second factor still asked for when the user has one.
+ */
+export function createOAuthService(rt: Runtime, sessions: SessionService, mfa: MfaService) {
+  const { db, clock, limits } = rt;
+  const providers = new Map(
+    rt.config.oauthProviders.map((settings) => [
+      settings.id,
+      new Provider(settings, `${rt.config.publicUrl}/v1/auth/oauth/${settings.id}/callback`),
+    ]),
+  );
+
+  function providerOf(id: string): Provider {
+    const provider = providers.get(id);
+    if (!provider) throw new AppError('oauth_provider_unknown');
+    return provider;
+  }
+
+  async function begin(
+    providerId: string,
+    input: { return_to?: string; mode: 'token' | 'cookie' },
+    meta: RequestMeta,
+    linkUserId: string | null,
+  ) {
+    await limits.consume('oauthPerIp', meta.ip ?? 'unknown');
+    const provider = providerOf(providerId);
+    const returnTo = checkReturnTo(input.return_to, rt.config.publicUrl, rt.config.oauthReturnUrls);
+    const state = client.randomState();
+    const nonce = client.randomNonce();
+    const codeVerifier = client.randomPKCECodeVerifier();
+    const url = await provider.authorizationUrl({ state, nonce, codeVerifier });
+    const now = clock.now();
+    await db
+      .insertInto('oauth_states')
+      .values({
+        state_hash: hashToken(state),
+        provider: provider.id,
+        nonce,
+        code_verifier: codeVerifier,
+        return_to: returnTo,
+        mode: input.mode,
+        link_user_id: linkUserId,
+        expires_at: now + STATE_TTL_MS,
+        consumed_at: null,
+        created_at: now,
+      })
+      .execute();
+    return url;
+  }
+
+  /**
+   * Finds or makes the user for a provider identity. An identity seen before signs its user in;
+   * a new one joins the account with the same email only if the provider verified that email
+   * (otherwise anyone could claim a victim's address at a lax provider and walk in); with no
+   * account for the email, a new user is made. Returns the user, or throws.
+   */
+  async function resolveUser(
+    trx: Transaction<DB>,
+    provider: Provider,
+    profile: ProviderProfile,
+    meta: RequestMeta,
+    now: number,
+  ): Promise<UserRow> {
+    const known = await trx
+      .selectFrom('user_identities')
+      .selectAll()
+      .where('provider', '=', provider.id)
+      .where('subject', '=', profile.subject)
+      .executeTakeFirst();
+    if (known) {
+      await trx
+        .updateTable('user_identities')
+        .set({ last_used_at: now, email: profile.email })
+        .where('id', '=', known.id)
+        .execute();
+      const user = await findUserById(trx, known.user_id);
+      if (!user) throw new AppError('oauth_failed');
+      return user;
+    }
+    if (!profile.email || !profile.emailVerified)
+      throw new AppError(
+        'oauth_email_unverified',
+        profile.email
+          ? 'The provider has not verified this email address; verify it there, or sign in with your password'
+          : 'The provider shared no email address',
+      );
+    let user = await findUserByEmail(trx, profile.email);
+    if (!user) {
+      const id = newId('usr', now);
+      await insertUser(
+        trx,
+        {
+          id,
+          email: profile.email,
+          password_hash: null,
+          first_name: profile.firstName ?? profile.email.split('@')[0]!,
+          last_name: profile.lastName ?? '',
+          email_verified_at: now,
+        },
+        now,
+      );
+      await insertAuditEvent(
+        trx,
+        meta,
+        {
+          actor: { type: 'user', id },
+          action: 'user.registered',
+          target: { type: 'user', id },
+          changes: { via: provider.id },
+        },
+        now,
+      );
+      user = (await findUserById(trx, id))!;
+    } else if (user.email_verified_at === null) {
+      // The provider proved the mailbox: the account is verified now.
+      await trx
+        .updateTable('users')
+        .set({ email_verified_at: now, updated_at: now })
+        .where('id', '=', user.id)
+        .execute();
+      user = { ...user, email_verified_at: now };
+    }
+    await linkIdentity(trx, user, provider, profile, meta, now);
+    return user;
+  }
+
+  async function linkIdentity(
+    trx: Transaction<DB>,
+    user: UserRow,
+    provider: Provider,
+    profile: ProviderProfile,
+    meta: RequestMeta,
+    now: number,
+  ) {
+    const id = newId('idn', now);
+    await trx
+      .insertInto('user_identities')
+      .values({
+        id,
+        user_id: user.id,
+        provider: provider.id,
+        subject: profile.subject,
+        email: profile.email,
+        created_at: now,
+        last_used_at: now,
+      })
+      .execute();
+    await enqueueEmail(
+      trx,
+      mails.securityChanged(
+        user.email,
+        user.first_name,
+        `Your ${provider.settings.displayName} account${profile.email ? ` (${profile.email})` : ''} can now sign you in.`,
+      ),
+      now,
+    );
+    await insertAuditEvent(
+      trx,
+      meta,
+      {
+        actor: { type: 'user', id: user.id },
+        action: 'user.identity_linked',
+        target: { type: 'user', id: user.id },
+        changes: { identity_id: id, provider: provider.id },
+      },
+      now,
+    );
+  }
+
+  /** Runs a transaction, once more after a unique-key race (two first sign-ins at once). */
+  async function withRetry<T>(work: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
+    try {
+      return await db.transaction().execute(work);
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      return db.transaction().execute(work);
+    }
+  }
+
+  return {
+    list() {
+      return [...providers.values()].map((p) => ({
+        id: p.id,
+        name: p.settings.displayName,
+        start_url: `${rt.config.publicUrl}/v1/auth/oauth/${p.id}/start`,
+      }));
+    },
+
+    start: (
+      providerId: string,
+      input: { return_to?: string; mode: 'token' | 'cookie' },
+      meta: RequestMeta,
+    ) => begin(providerId, input, meta, null),
+
+    /** A signed-in user adds a provider to their account: same flow, the state names the user. */
+    async startLink(
+      principal: UserPrincipal,
+      providerId: string,
+      returnTo: string | undefined,
+      meta: RequestMeta,
+    ) {
+      return {
+        authorization_url: await begin(
+          providerId,
+          { return_to: returnTo, mode: 'cookie' },
+          meta,
+          principal.userId,
+        ),
+      };
+    },
+
+    /**
+     * The provider sent the browser back. A state we did not issue (forged, replayed, expired,
+     * or for another provider) is refused outright, with no redirect: its return address is
+     * unknown. Past that, every outcome is a redirect to the return address.
+     */
+    async callback(
+      providerId: string,
+      query: { state?: string; code?: string; error?: string },
+      rawQuery: string,
+      meta: RequestMeta,
+    ): Promise<CallbackOutcome> {
+      await limits.consume('oauthPerIp', meta.ip ?? 'unknown');
+      const provider = providerOf(providerId);
+      if (!query.state) throw new AppError('oauth_state_invalid');
+      const now = clock.now();
+      const consumed = await db
+        .updateTable('oauth_states')
+        .set({ consumed_at: now })
+        .where('state_hash', '=', hashToken(query.state))
+        .where('provider', '=', provider.id)
+        .where('consumed_at', 'is', null)
+        .where('expires_at', '>', now)
+        .returningAll()
+        .executeTakeFirst();
+      if (!consumed) throw new AppError('oauth_state_invalid');
+      const fail = (code: string) => ({
+        kind: 'redirect' as const,
+        redirect: withFragment(consumed.return_to, { error: code }),
+      });
+      if (query.error) return fail('oauth_failed');
+      let profile: ProviderProfile;
+      try {
+        profile = await provider.complete(new URL(`${provider.callbackUrl}?${rawQuery}`), {
+          state: query.state,
+          nonce: consumed.nonce,
+          codeVerifier: consumed.code_verifier,
+        });
+      } catch (error) {
+        if (error instanceof AppError) {
+          rt.logger.warn({ provider: provider.id, err: error.detail }, 'oauth sign-in failed');
+          return fail(error.code);
+        }
+        throw error;
+      }
+
+      if (consumed.link_user_id) {
+        const linkUserId = consumed.link_user_id;
+        try {
+          await withRetry(async (trx) => {
+            const owner = await trx
+              .selectFrom('user_identities')
+              .select('user_id')
+              .where('provider', '=', provider.id)
+              .where('subject', '=', profile.subject)
+              .executeTakeFirst();
+            if (owner && owner.user_id !== linkUserId)
+              throw new AppError('identity_linked_elsewhere');
+            if (owner) return;
+            const user = await findUserById(trx, linkUserId);
+            if (user?.status !== 'active') throw new AppError('user_inactive');
+            await linkIdentity(trx, user, provider, profile, meta, now);
+          });
+        } catch (error) {
+          if (error instanceof AppError) return fail(error.code);
+          throw error;
+        }
+        rt.notifyOutbox();
+        return {
+          kind: 'redirect',
+          redirect: withFragment(consumed.return_to, { linked: provider.id }),
+        };
+      }
+
+      let user: UserRow;
+      try {
+        user = await withRetry((trx) => resolveUser(trx, provider, profile, meta, now));
+      } catch (error) {
+        if (error instanceof AppError) return fail(error.code);
+        throw error;
+      }
+      rt.notifyOutbox();
+      if (user.status !== 'active') return fail('user_inactive');
+      const amr = [provider.amr];
+      const challenge = await mfa.challengeIfNeeded(user, amr, consumed.mode);
+      if (challenge)
+        return {
+          kind: 'redirect',
+          redirect: withFragment(consumed.return_to, {
+            mfa_token: challenge.mfa_token,
+            methods: challenge.methods.join(','),
+            expires_in: String(challenge.expires_in),
+          }),
+        };
+      if (consumed.mode === 'cookie') {
+        const opened = await db
+          .transaction()
+          .execute((trx) => sessions.open(trx, user, { amr, meta, mode: 'cookie' }));
+        rt.metrics.signIns.inc({ result: 'success' });
+        return {
+          kind: 'session',
+          redirect: consumed.return_to,
+          issued: await sessions.finish(opened),
+        };
+      }
+      // Token mode: the tokens must not travel in a URL; a one-time login token does, to be
+      // exchanged by the app at POST /v1/auth/oauth/exchange.
+      const loginToken = randomToken();
+      await db
+        .insertInto('pending_sign_ins')
+        .values({
+          id: newId('psi', now),
+          token_hash: hashToken(loginToken),
+          user_id: user.id,
+          kind: 'handoff',
+          amr: JSON.stringify(amr),
+          mode: 'token',
+          attempts: 0,
+          expires_at: now + HANDOFF_TTL_MS,
+          consumed_at: null,
+          created_at: now,
+        })
+        .execute();
+      return {
+        kind: 'redirect',
+        redirect: withFragment(consumed.return_to, { login_token: loginToken }),
+      };
+    },
+
+    /** Token mode: a login token from the callback becomes a session, once. */
+    async exchange(loginToken: string, meta: RequestMeta) {
+      await limits.consume('oauthPerIp', meta.ip ?? 'unknown');
+      const now = clock.now();
+      const pending = await findPending(db, loginToken, 'handoff', now);
+      if (!pending)
+        throw new AppError('invalid_token', 'The login token is invalid, expired or used');
+      const user = await findUserById(db, pending.user_id);
+      if (user?.status !== 'active') throw new AppError('user_inactive');
+      const opened = await db.transaction().execute(async (trx) => {
+        const spent = await trx
+          .updateTable('pending_sign_ins')
+          .set({ consumed_at: now })
+          .where('id', '=', pending.id)
+          .where('consumed_at', 'is', null)
+          .returning('id')
+          .executeTakeFirst();
+        if (!spent) return null;
+        return sessions.open(trx, user, {
+          amr: JSON.parse(pending.amr) as string[],
+          meta,
+          mode: 'token',
+        });
+      });
+      if (!opened)
+        throw new AppError('invalid_token', 'The login token is invalid, expired or used');
+      rt.metrics.signIns.inc({ result: 'success' });
+      return sessions.finish(opened);
+    },
+
+    async listIdentities(userId: string) {
+      const rows = await db
+        .selectFrom('user_identities')
+        .selectAll()
+        .where('user_id', '=', userId)
+        .orderBy('created_at')
+        .execute();
+      return { data: rows.map(identityView), next_cursor: null };
+    },
+
+    /** Unlinks a provider; never the last way in (no password and no other identity). */
+    async unlink(principal: UserPrincipal, identityId: string, meta: RequestMeta) {
+      const now = clock.now();
+      const outcome = await db.transaction().execute(async (trx) => {
+        const user = await findUserById(trx, principal.userId);
+        const identities = await trx
+          .selectFrom('user_identities')
+          .selectAll()
+          .where('user_id', '=', principal.userId)
+          .execute();
+        const target = identities.find((i) => i.id === identityId);
+        if (!user || !target) return 'missing' as const;
+        if (user.password_hash === null && identities.length === 1) return 'last' as const;
+        await trx.deleteFrom('user_identities').where('id', '=', identityId).execute();
+        await enqueueEmail(
+          trx,
+          mails.securityChanged(
+            user.email,
+            user.first_name,
+            `The ${target.provider} sign-in was removed from your account.`,
+          ),
+          now,
+        );
+        await insertAuditEvent(
+          trx,
+          meta,
+          {
+            actor: { type: 'user', id: user.id },
+            action: 'user.identity_unlinked',
+            target: { type: 'user', id: user.id },
+            changes: { identity_id: identityId, provider: target.provider },
+          },
+          now,
+        );
+        return 'done' as const;
+      });
+      if (outcome === 'missing') throw new AppError('not_found', 'No such identity');
+      if (outcome === 'last')
+        throw new AppError('last_sign_in_method', 'Set a password or link another provider first');
+      rt.notifyOutbox();
+    },
+  };
+}
+
+export type OAuthService = ReturnType<typeof createOAuthService>;
