@@ -70,6 +70,10 @@ export const ErrorCodes = {
     status: 409,
     title: 'This is the last way to sign in to the account: add another first',
   },
+  policy_lockout: {
+    status: 409,
+    title: 'That sign-in policy would refuse your own session: satisfy it first',
+  },
   redirect_not_allowed: { status: 400, title: 'The return address is not on the allow-list' },
   // one-time codes and passwords
   invalid_code: { status: 400, title: 'The code is wrong' },

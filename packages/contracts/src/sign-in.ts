@@ -109,7 +109,10 @@ export const OAuthCallbackQuery = z.object({
   iss: z.string().max(2000).optional(),
 });
 export const OAuthExchangeBody = z.strictObject({ login_token: z.string().min(1).max(200) });
-export const LinkStartBody = z.strictObject({ return_to: z.string().max(2000).optional() });
+export const LinkStartBody = z.strictObject({
+  provider: z.string().min(1).max(60),
+  return_to: z.string().max(2000).optional(),
+});
 export const LinkStart = z.object({ authorization_url: z.string() });
 
 export const IdentityView = z

@@ -57,6 +57,8 @@ describe('an access token', () => {
       organization_id: null,
       grants: [],
       is_owner: false,
+      amr: ['otp'],
+      organization_refusal: null,
     });
   });
 

@@ -171,6 +171,7 @@ export function mfaRoutes(app: App, { rt, mfa }: { rt: Runtime; mfa: MfaService 
         response: { 202: CodeSent },
       },
     },
-    async (req, reply) => reply.code(202).send(await mfa.sendStepUpSms(userOf(req))),
+    async (req, reply) =>
+      reply.code(202).send(await mfa.sendStepUpSms(userOf(req), requestMeta(req))),
   );
 }

@@ -170,7 +170,7 @@ export function createMfaService(rt: Runtime, sessions: SessionService) {
     return accepted ? { ok: true } : { ok: false, check: { ok: false, reason: 'invalid_code' } };
   }
 
-  async function sendSignInSms(userId: string) {
+  async function sendSignInSms(userId: string, meta: RequestMeta) {
     await limits.consume('smsSendPerAccount', userId);
     const factor = (await confirmedFactors(db, userId)).find((f) => f.type === 'sms');
     if (!factor?.phone) throw new AppError('mfa_method_unavailable');
@@ -178,6 +178,8 @@ export function createMfaService(rt: Runtime, sessions: SessionService) {
     await db.transaction().execute(async (trx) => {
       const code = await issueCode(trx, rt.secretKey, userId, 'mfa_sms', now, SMS_CODE_TTL_MS);
       await enqueueSms(trx, texts.signInCode(factor.phone!, code), now);
+      // A new code replaces the pending one (like resend-otp): a state change, audited.
+      await audit(trx, meta, userId, 'mfa.sms_code_sent', { factor_id: factor.id }, now);
     });
     rt.notifyOutbox();
     return { status: 'sent' as const, expires_in: SMS_CODE_TTL_MS / 1000 };
@@ -476,7 +478,17 @@ export function createMfaService(rt: Runtime, sessions: SessionService) {
           .returning('id')
           .executeTakeFirst();
         if (!gone) return false;
-        if (factor.confirmed_at === null) return true;
+        if (factor.confirmed_at === null) {
+          await audit(
+            trx,
+            meta,
+            user.id,
+            'mfa.enrolment_cancelled',
+            { factor_id: factorId, type: factor.type },
+            now,
+          );
+          return true;
+        }
         if ((await confirmedFactors(trx, user.id)).length === 0)
           await trx.deleteFrom('recovery_codes').where('user_id', '=', user.id).execute();
         await enqueueEmail(
@@ -556,7 +568,7 @@ export function createMfaService(rt: Runtime, sessions: SessionService) {
       await limits.consume('mfaVerifyPerIp', meta.ip ?? 'unknown');
       const pending = await findPending(db, mfaToken, 'mfa', clock.now());
       if (!pending) throw new AppError('mfa_challenge_invalid');
-      return sendSignInSms(pending.user_id);
+      return sendSignInSms(pending.user_id, meta);
     },
 
     /**
@@ -690,7 +702,8 @@ export function createMfaService(rt: Runtime, sessions: SessionService) {
     },
 
     /** Sends a step-up SMS code to the signed-in user's confirmed number. */
-    sendStepUpSms: (principal: UserPrincipal) => sendSignInSms(principal.userId),
+    sendStepUpSms: (principal: UserPrincipal, meta: RequestMeta) =>
+      sendSignInSms(principal.userId, meta),
   };
 
   async function finishStepUp(

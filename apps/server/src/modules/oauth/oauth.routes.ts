@@ -107,19 +107,18 @@ export function oauthRoutes(app: App, { rt, oauth }: { rt: Runtime; oauth: OAuth
   );
 
   app.post(
-    '/v1/me/identities/:provider',
+    '/v1/me/identities',
     {
       schema: {
         tags,
         summary: 'Link a provider to my account: answers the URL to send the browser to',
-        params: ProviderParams,
         body: LinkStartBody,
         response: { 200: LinkStart },
       },
       config: { stepUp: true },
     },
     async (req) =>
-      oauth.startLink(userOf(req), req.params.provider, req.body.return_to, requestMeta(req)),
+      oauth.startLink(userOf(req), req.body.provider, req.body.return_to, requestMeta(req)),
   );
 
   app.delete(

@@ -116,9 +116,13 @@ describe('create', () => {
     const owner = await ctx.signUp();
     const res = await ctx.request('POST', '/v1/organizations', {
       token: owner.accessToken,
-      body: { name: uniqueName('Strict'), policies: { require_mfa: true } },
+      body: { name: uniqueName('Strict'), policies: { session_max_age_hours: 12 } },
     });
-    expect(res.body.policies).toMatchObject({ require_mfa: true, invitation_expiry_days: 7 });
+    expect(res.body.policies).toMatchObject({
+      require_mfa: false,
+      session_max_age_hours: 12,
+      invitation_expiry_days: 7,
+    });
   });
 
   it('needs a signed-in user', async () => {
@@ -288,19 +292,39 @@ describe('update', () => {
     const url = `/v1/organizations/${org.id}`;
     await ctx.request('PATCH', url, {
       token: owner.accessToken,
-      body: { policies: { require_mfa: true } },
+      body: { policies: { session_max_age_hours: 24 } },
     });
     const res = await ctx.request('PATCH', url, {
       token: owner.accessToken,
-      body: { policies: { invitation_expiry_days: 14, allowed_login_methods: ['google'] } },
+      body: {
+        policies: { invitation_expiry_days: 14, allowed_login_methods: ['password', 'google'] },
+      },
     });
     expect(res.body.policies).toMatchObject({
-      require_mfa: true,
+      session_max_age_hours: 24,
       invitation_expiry_days: 14,
-      allowed_login_methods: ['google'],
+      allowed_login_methods: ['password', 'google'],
     });
     const got = await ctx.request('GET', url, { token: owner.accessToken });
     expect(got.body.policies).toEqual(res.body.policies);
+  });
+
+  it('refuses a policy that would shut out the session setting it (policy_lockout)', async () => {
+    const owner = await ctx.signUp();
+    const org = await createOrg(ctx, owner);
+    const url = `/v1/organizations/${org.id}`;
+    const mfa = await ctx.request('PATCH', url, {
+      token: owner.accessToken,
+      body: { policies: { require_mfa: true } },
+    });
+    expectProblem(mfa, 409, 'policy_lockout');
+    const methods = await ctx.request('PATCH', url, {
+      token: owner.accessToken,
+      body: { policies: { allowed_login_methods: ['google'] } },
+    });
+    expectProblem(methods, 409, 'policy_lockout');
+    const got = await ctx.request('GET', url, { token: owner.accessToken });
+    expect(got.body.policies).toMatchObject({ require_mfa: false, allowed_login_methods: null });
   });
 
   it('replaces settings as a whole', async () => {
@@ -323,7 +347,7 @@ describe('update', () => {
     const org = await createOrg(ctx, owner);
     await ctx.request('PATCH', `/v1/organizations/${org.id}`, {
       token: owner.accessToken,
-      body: { name: 'Audited', policies: { require_mfa: true } },
+      body: { name: 'Audited', policies: { session_idle_timeout_minutes: 30 } },
     });
     const rows = await auditRows(ctx, org.id, 'organization.updated');
     expect(rows).toHaveLength(1);

@@ -9,6 +9,7 @@ import { newId } from '../../lib/ids';
 import type { Runtime } from '../../runtime';
 import type { AccessService } from '../access/access.service';
 import { insertAuditEvent } from '../audit/audit.repo';
+import { loginMethodOf } from '../sessions/sessions.service';
 import { parseJsonObject } from '../users/users.presenter';
 import { findUserById } from '../users/users.repo';
 import { policiesOf, toOffer, toOrganization } from './organizations.presenter';
@@ -78,6 +79,35 @@ export async function insertGrantRows(
   }
 }
 
+/**
+ * A sign-in policy the acting session itself would fail is refused (409 `policy_lockout`):
+ * turning on require_mfa from a session without a second factor, or allowing only methods
+ * other than the one this session used, would shut the admin out at the next request.
+ */
+function assertNoLockout(
+  actor: UserPrincipal,
+  patch: Record<string, unknown>,
+  next: ReturnType<typeof policiesOf>,
+) {
+  if (patch.require_mfa === true && next.require_mfa && !actor.amr.includes('mfa'))
+    throw new AppError(
+      'policy_lockout',
+      'Sign in with a second factor (or step up with one) before requiring it of everyone',
+      { policy: 'require_mfa' },
+    );
+  const method = loginMethodOf(actor.amr);
+  if (
+    patch.allowed_login_methods !== undefined &&
+    next.allowed_login_methods !== null &&
+    !next.allowed_login_methods.includes(method)
+  )
+    throw new AppError(
+      'policy_lockout',
+      `This session signed in with ${method}; keep it among the allowed methods`,
+      { policy: 'allowed_login_methods', login_method: method },
+    );
+}
+
 export function createOrganizationService(rt: Runtime, access: AccessService) {
   const { db, clock, bus } = rt;
   const audit = (
@@ -129,6 +159,12 @@ export function createOrganizationService(rt: Runtime, access: AccessService) {
       },
       meta: RequestMeta,
     ) {
+      if (input.policies)
+        assertNoLockout(
+          actor,
+          input.policies,
+          policiesOf({ policies: JSON.stringify(input.policies) }),
+        );
       if (!access.catalog.templates.has(input.template)) {
         throw new AppError('validation_failed', `Unknown template "${input.template}"`, {
           errors: [
@@ -247,12 +283,13 @@ export function createOrganizationService(rt: Runtime, access: AccessService) {
           assertSettingsSize(input.settings);
           changes.settings = JSON.stringify(input.settings);
         }
-        if (input.policies !== undefined)
-          changes.policies = JSON.stringify(
-            policiesOf({
-              policies: JSON.stringify({ ...parseJsonObject(before.policies), ...input.policies }),
-            }),
-          );
+        if (input.policies !== undefined) {
+          const next = policiesOf({
+            policies: JSON.stringify({ ...parseJsonObject(before.policies), ...input.policies }),
+          });
+          assertNoLockout(actor, input.policies, next);
+          changes.policies = JSON.stringify(next);
+        }
         if (Object.keys(changes).length === 0) return before;
         try {
           await repo.updateOrganization(trx, orgId, { ...changes, updated_at: now });
