@@ -85,6 +85,7 @@ export const StepUpResponse = z.object({
   valid_for: z.number().int(),
   /** a new access token carrying the updated amr (bearer clients should switch to it) */
   access_token: z.string(),
+  expires_in: z.number().int().describe('seconds until that access token expires'),
 });
 
 export const OAuthProviderId = z

@@ -329,6 +329,49 @@ export function createGatehouseClient(options: GatehouseClientOptions) {
         /** Current + new password; the user's other sessions are revoked. */
         update: (input: T.UpdatePasswordInput) => put<void>('/v1/auth/password', input),
       },
+      /**
+       * The second step of a sign-in that threw `mfa_required` (its `problem` holds an
+       * `MfaChallenge`): answers with a factor; in token mode the client keeps the tokens.
+       */
+      mfa: {
+        async verify(input: T.MfaVerifyInput): Promise<T.SessionTokens | T.CookieSession> {
+          const answer = await publicPost<T.SessionTokens | T.CookieSession>(
+            '/v1/auth/mfa/verify',
+            input,
+          );
+          if ('access_token' in answer) await keep(answer);
+          return answer;
+        },
+        /** Sends the challenge's sign-in code by SMS. */
+        sendSms: (mfaToken: string) =>
+          publicPost<T.CodeSent>('/v1/auth/mfa/sms', { mfa_token: mfaToken }),
+      },
+      /**
+       * Renews the session's proof of identity for sensitive acts (after `step_up_required`);
+       * the client switches to the answer's access token, which carries the new `amr`.
+       */
+      async stepUp(input: T.StepUpInput): Promise<T.StepUpResult> {
+        const answer = await post<T.StepUpResult>('/v1/auth/step-up', input);
+        if (!apiKey && accessToken !== undefined) {
+          accessToken = answer.access_token;
+          await emit({ accessToken, refreshToken, expiresIn: answer.expires_in, sessionId });
+        }
+        return answer;
+      },
+      sendStepUpSms: () => post<T.CodeSent>('/v1/auth/step-up/sms'),
+      oauth: {
+        /** The providers the platform offers, with the URL that starts each sign-in. */
+        providers: () =>
+          request<{ data: T.OAuthProvider[] }>('GET', '/v1/auth/oauth/providers', { auth: false }),
+        /** Token mode: the `login_token` from the return address's fragment becomes a session. */
+        async exchange(loginToken: string): Promise<T.SessionTokens> {
+          const answer = await publicPost<T.SessionTokens>('/v1/auth/oauth/exchange', {
+            login_token: loginToken,
+          });
+          await keep(answer);
+          return answer;
+        },
+      },
       sessions: {
         list: (query?: T.PageQuery) => get<T.Page<T.Session>>('/v1/auth/sessions', query),
         revoke: (sessionId: string) => del<void>(path`/v1/auth/sessions/${sessionId}`),
@@ -350,6 +393,26 @@ export function createGatehouseClient(options: GatehouseClientOptions) {
       deleteAvatar: () => del<T.UserProfile>('/v1/me/avatar'),
       /** Pending invitations for my verified email. */
       invitations: () => get<{ data: T.MyInvitation[] }>('/v1/me/invitations'),
+      mfa: {
+        status: () => get<T.MfaStatus>('/v1/me/mfa'),
+        /** Starts an authenticator enrolment: secret, otpauth URI, QR code. */
+        enrolTotp: () => post<T.TotpEnrolment>('/v1/me/mfa/totp'),
+        confirmTotp: (code: string) => post<T.FactorConfirmed>('/v1/me/mfa/totp/confirm', { code }),
+        /** Sends a code to the number; it becomes a factor once confirmed. */
+        enrolSms: (phone: string) => post<T.SmsEnrolment>('/v1/me/mfa/sms', { phone }),
+        confirmSms: (code: string) => post<T.FactorConfirmed>('/v1/me/mfa/sms/confirm', { code }),
+        /** Needs a recent sign-in or step-up. */
+        removeFactor: (factorId: string) => del<void>(path`/v1/me/mfa/factors/${factorId}`),
+        /** Replaces the recovery codes (needs a recent sign-in or step-up). */
+        regenerateRecoveryCodes: () => post<T.RecoveryCodes>('/v1/me/mfa/recovery-codes'),
+      },
+      identities: {
+        list: () => get<T.Page<T.Identity>>('/v1/me/identities'),
+        /** Answers the URL to send the browser to; needs a recent sign-in or step-up. */
+        link: (provider: string, returnTo?: string) =>
+          post<T.LinkStart>('/v1/me/identities', { provider, return_to: returnTo }),
+        unlink: (identityId: string) => del<void>(path`/v1/me/identities/${identityId}`),
+      },
     },
 
     organizations: {

@@ -120,3 +120,24 @@ export type ApiAccessCheckResult = Out<typeof C.ApiAccessCheckResult>;
 export type AuditEvent = Out<typeof C.AuditEvent>;
 export type AuditQuery = Query<typeof C.AuditQuery>;
 export type AuditVerifyResult = Out<typeof C.AuditVerifyResult>;
+
+// second factors, step-up, provider sign-in
+export type MfaStatus = Out<typeof C.MfaStatus>;
+export type MfaFactor = Out<typeof C.MfaFactorView>;
+export type TotpEnrolment = Out<typeof C.TotpEnrolment>;
+export type SmsEnrolment = Out<typeof C.SmsEnrolment>;
+export type FactorConfirmed = Out<typeof C.FactorConfirmed>;
+export type RecoveryCodes = Out<typeof C.RecoveryCodes>;
+export type MfaVerifyInput = In<typeof C.MfaVerifyBody>;
+export type CodeSent = Out<typeof C.CodeSent>;
+export type StepUpInput = In<typeof C.StepUpBody>;
+export type StepUpResult = Out<typeof C.StepUpResponse>;
+export type OAuthProvider = Out<typeof C.OAuthProviderView>;
+export type Identity = Out<typeof C.IdentityView>;
+export type LinkStart = Out<typeof C.LinkStart>;
+/** The extension fields of an `mfa_required` problem from a sign-in. */
+export interface MfaChallenge {
+  mfa_token: string;
+  methods: ('totp' | 'sms' | 'recovery_code')[];
+  expires_in: number;
+}

@@ -436,6 +436,7 @@ export function createAuthService(rt: Runtime, sessions: SessionService, mfa: Mf
         'The account-exists check is disabled on this platform',
       );
     await limits.consume('accountExistsPerIp', meta.ip ?? 'unknown');
+    await limits.consume('accountExistsPerEmail', email);
     return { exists: (await findUserByEmail(db, email)) !== undefined };
   }
 

@@ -276,6 +276,10 @@ export function createSessionService(rt: Runtime) {
       await rt.limits.consume('refreshPerIp', meta.ip ?? 'unknown');
       const now = clock.now();
       const tokenHash = hashToken(refreshToken);
+      // Per account too: one stolen token replayed from many addresses still meets a limit.
+      const presented = await repo.findRefreshToken(db, tokenHash);
+      const owner = presented ? await loadSession(presented.session_id) : null;
+      if (owner) await rt.limits.consume('refreshPerAccount', owner.user_id);
       const outcome = await db.transaction().execute(async (trx) => {
         const spent = await repo.consumeRefreshToken(trx, tokenHash, now);
         if (!spent) {
