@@ -568,6 +568,15 @@ const CASES: Record<string, Case> = {
       body: { first_name: 'New' },
     };
   },
+  'PUT /v1/organizations/{orgId}/members/{userId}/login-methods': async () => {
+    const w = await withMember();
+    return {
+      url: `${w.orgUrl}/members/${w.member.userId}/login-methods`,
+      token: w.owner.accessToken,
+      body: { login_methods: ['password', 'google'] },
+      status: 200,
+    };
+  },
   'DELETE /v1/organizations/{orgId}/members/{userId}': async () => {
     const { owner, member, orgUrl } = await withMember();
     return { url: `${orgUrl}/members/${member.userId}`, token: owner.accessToken };

@@ -253,6 +253,12 @@ export const MemberDetail = Member.extend({
     .boolean()
     .describe('true when this organization may edit name, email and timezone'),
   effective_permissions: z.array(z.string()).describe('at organization scope'),
+  login_methods: z
+    .array(z.string())
+    .nullable()
+    .describe(
+      "the member's login type: sign-in methods accepted for this organization (null: any the organization allows)",
+    ),
 }).meta({ id: 'MemberDetail' });
 export const MembersQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -273,6 +279,10 @@ export const UpdateMemberBody = z.strictObject({
   last_name: Name.optional(),
   email: z.string().trim().toLowerCase().max(254).pipe(z.email()).optional(),
   timezone: z.string().max(64).nullable().optional(),
+});
+export const MemberLoginMethodsBody = z.strictObject({
+  /** null: whatever the organization allows */
+  login_methods: z.array(LoginMethod).min(1).max(10).nullable(),
 });
 export const BulkMembersBody = z.strictObject({
   action: z.enum(['remove', 'suspend', 'reactivate']),

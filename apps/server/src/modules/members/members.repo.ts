@@ -196,6 +196,7 @@ export const findMember = (db: Executor, orgId: string, userId: string) =>
       'memberships.status',
       'memberships.invited_by',
       'memberships.joined_at',
+      'memberships.login_methods',
       'users.email',
       'users.first_name',
       'users.last_name',

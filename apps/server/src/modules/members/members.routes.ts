@@ -6,6 +6,7 @@ import {
   GrantView,
   Member,
   MemberDetail,
+  MemberLoginMethodsBody,
   MemberPermissions,
   MemberPermissionsQuery,
   MembersQuery,
@@ -100,6 +101,28 @@ export function memberRoutes(
       config: { access: { permission: 'members:read' } },
     },
     async (req) => members.detail(req.params.orgId, req.params.userId),
+  );
+
+  app.put(
+    '/v1/organizations/:orgId/members/:userId/login-methods',
+    {
+      schema: {
+        tags,
+        summary: "Set a member's login type: the sign-in methods accepted for this organization",
+        params: MemberParams,
+        body: MemberLoginMethodsBody,
+        response: { 200: MemberDetail },
+      },
+      config: { access: { permission: 'members:update' } },
+    },
+    async (req) =>
+      members.setLoginMethods(
+        userOf(req),
+        req.params.orgId,
+        req.params.userId,
+        req.body.login_methods,
+        requestMeta(req),
+      ),
   );
 
   app.patch(

@@ -14,6 +14,7 @@ import { type AccessService, type OrgFacts, rowToGrant } from '../access/access.
 import { insertAuditEvent } from '../audit/audit.repo';
 import { sortName } from '../organizations/organizations.repo';
 import { insertGrantRows } from '../organizations/organizations.service';
+import { loginMethodOf } from '../sessions/sessions.service';
 import { insertUser } from '../users/users.repo';
 import { isValidTimezone } from '../users/users.service';
 import * as repo from './members.repo';
@@ -503,7 +504,59 @@ export function createMemberService(rt: Runtime, access: AccessService) {
         managed_by_organization:
           m.managed_by_org_id === orgId && (await repo.countMemberships(db, userId)) === 1,
         effective_permissions: await access.effective(orgId, userId, orgId),
+        login_methods: m.login_methods ? (JSON.parse(m.login_methods) as string[]) : null,
       };
+    },
+
+    /**
+     * A member's login type: the sign-in methods their sessions may reach this organization
+     * with (null: any the organization allows). The owner's is set by the owner only, and
+     * nobody may set their own to exclude the session they are using (policy_lockout).
+     */
+    async setLoginMethods(
+      actor: UserPrincipal,
+      orgId: string,
+      userId: string,
+      loginMethods: string[] | null,
+      meta: RequestMeta,
+    ) {
+      const facts = await access.loadOrg(orgId);
+      assertThat(facts, 'not_found');
+      if (userId === facts.org.owner_user_id && actor.userId !== userId)
+        throw new AppError('forbidden', "Only the owner sets the owner's login type", {
+          reason: 'owner_only',
+        });
+      if (actor.userId === userId && loginMethods !== null) {
+        const mine = loginMethodOf(actor.amr);
+        if (!loginMethods.includes(mine))
+          throw new AppError('policy_lockout', `This session signed in with ${mine}; keep it`, {
+            login_method: mine,
+          });
+      }
+      const value = loginMethods === null ? null : JSON.stringify([...new Set(loginMethods)]);
+      await inTransaction(async (trx) => {
+        await lockOrganization(trx, orgId);
+        await requireMember(trx, orgId, userId);
+        const before = await trx
+          .selectFrom('memberships')
+          .select('login_methods')
+          .where('organization_id', '=', orgId)
+          .where('user_id', '=', userId)
+          .executeTakeFirstOrThrow();
+        if (before.login_methods === value) return;
+        await trx
+          .updateTable('memberships')
+          .set({ login_methods: value, updated_at: clock.now() })
+          .where('organization_id', '=', orgId)
+          .where('user_id', '=', userId)
+          .execute();
+        await audit(trx, meta, actor, orgId, 'member.login_methods_changed', userId, {
+          before: before.login_methods ? JSON.parse(before.login_methods) : null,
+          after: loginMethods,
+        });
+      });
+      bus.publish(`member:${orgId}:${userId}`);
+      return this.detail(orgId, userId);
     },
 
     async permissions(orgId: string, userId: string, scope?: string) {

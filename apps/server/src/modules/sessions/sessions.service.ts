@@ -82,6 +82,17 @@ export function describeDevice(userAgent: string | null): string {
   return os ? `${browser} on ${os}` : browser;
 }
 
+/** Parsed amr per cached session row: the hot path reads it on every request. */
+const parsedAmr = new WeakMap<SessionRow, string[]>();
+function amrOf(session: SessionRow): string[] {
+  let amr = parsedAmr.get(session);
+  if (!amr) {
+    amr = JSON.parse(session.amr) as string[];
+    parsedAmr.set(session, amr);
+  }
+  return amr;
+}
+
 export function createSessionService(rt: Runtime) {
   const { db, clock, caches, bus } = rt;
 
@@ -133,7 +144,7 @@ export function createSessionService(rt: Runtime) {
       userId: user.id,
       sessionId: session.id,
       // The session row, not the token's claim: a step-up adds methods to a live session.
-      amr: JSON.parse(session.amr) as string[],
+      amr: amrOf(session),
       currentOrgId: session.current_org_id,
       via,
       isPlatformAdmin: user.is_platform_admin === 1,
