@@ -23,6 +23,15 @@ const ProviderParams = z.object({ provider: z.string().min(1).max(60) });
 export function oauthRoutes(app: App, { rt, oauth }: { rt: Runtime; oauth: OAuthService }) {
   const replies = sessionReplies(rt);
   const tags = ['oauth'];
+  /** Binds a started sign-in to this browser; sent back only to the OAuth routes, for 10 minutes. */
+  const bindingCookieOptions = {
+    path: '/v1/auth/oauth/',
+    httpOnly: true,
+    // Lax: the provider's redirect back is a top-level GET navigation, which carries it.
+    sameSite: 'lax' as const,
+    secure: replies.secure,
+    maxAge: 10 * 60,
+  };
 
   app.get(
     '/v1/auth/oauth/providers',
@@ -49,8 +58,11 @@ export function oauthRoutes(app: App, { rt, oauth }: { rt: Runtime; oauth: OAuth
       },
       config: { auth: 'public' },
     },
-    async (req, reply) =>
-      reply.redirect(await oauth.start(req.params.provider, req.query, requestMeta(req)), 302),
+    async (req, reply) => {
+      const { url, state } = await oauth.start(req.params.provider, req.query, requestMeta(req));
+      reply.setCookie(oauth.bindingCookie(state), state, bindingCookieOptions);
+      return reply.redirect(url, 302);
+    },
   );
 
   app.get(
@@ -68,12 +80,15 @@ export function oauthRoutes(app: App, { rt, oauth }: { rt: Runtime; oauth: OAuth
     },
     async (req, reply) => {
       const rawQuery = req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '';
+      const bindingName = req.query.state ? oauth.bindingCookie(req.query.state) : undefined;
       const outcome = await oauth.callback(
         req.params.provider,
         req.query,
         rawQuery,
+        bindingName ? req.cookies[bindingName] : undefined,
         requestMeta(req),
       );
+      if (bindingName) reply.clearCookie(bindingName, { path: bindingCookieOptions.path });
       if (outcome.kind === 'session') replies.setCookies(reply, outcome.issued);
       return reply.redirect(outcome.redirect, 302);
     },

@@ -38,6 +38,7 @@ export function checkReturnTo(
 ): string {
   const home = new URL(publicUrl);
   if (returnTo === undefined || returnTo === '') return `${home.origin}/`;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused: URL parsers drop tabs and newlines, so `/\t/evil.example` would become `//evil.example`
   if (/[\u0000-\u001f\\]/.test(returnTo)) throw new AppError('redirect_not_allowed');
   if (returnTo.startsWith('/') && !returnTo.startsWith('//'))
     return new URL(returnTo, home.origin).href;
@@ -62,6 +63,16 @@ export function checkReturnTo(
   if (!ok) throw new AppError('redirect_not_allowed');
   return target.href;
 }
+
+/**
+ * The cookie that binds a started sign-in to the browser that started it (RFC 6749 §10.12,
+ * RFC 9700 §4.7): /start sets it, the callback requires it. Without it, anyone could start a
+ * sign-in, authorize it with their own provider account and send the callback URL to a victim,
+ * whose browser would then be signed in to the attacker's account (login CSRF). One cookie per
+ * sign-in (named after the state's hash) lets two tabs sign in at once.
+ */
+export const oauthBindingCookie = (state: string) =>
+  `gatehouse_oauth_${hashToken(state).slice(0, 16)}`;
 
 /** Results ride in the fragment: never sent to a server, never in a Referer header. */
 function withFragment(url: string, values: Record<string, string>): string {
@@ -127,7 +138,7 @@ export function createOAuthService(rt: Runtime, sessions: SessionService, mfa: M
         created_at: now,
       })
       .execute();
-    return url;
+    return { url, state };
   }
 
   /**
@@ -167,6 +178,8 @@ export function createOAuthService(rt: Runtime, sessions: SessionService, mfa: M
           : 'The provider shared no email address',
       );
     let user = await findUserByEmail(trx, profile.email);
+    // A suspended or deactivated user gets no new way in (and no mail saying so).
+    if (user && user.status !== 'active') throw new AppError('user_inactive');
     if (!user) {
       const id = newId('usr', now);
       await insertUser(
@@ -194,13 +207,16 @@ export function createOAuthService(rt: Runtime, sessions: SessionService, mfa: M
       );
       user = (await findUserById(trx, id))!;
     } else if (user.email_verified_at === null) {
-      // The provider proved the mailbox: the account is verified now.
+      // The provider proved the mailbox: the account is verified now, and it is the mailbox
+      // owner's. Whoever registered the address without ever proving it (perhaps someone
+      // squatting a victim's address before the victim arrives) set the password: it goes, or
+      // it would open the account the real owner is about to fill (pre-account takeover).
       await trx
         .updateTable('users')
-        .set({ email_verified_at: now, updated_at: now })
+        .set({ email_verified_at: now, password_hash: null, updated_at: now })
         .where('id', '=', user.id)
         .execute();
-      user = { ...user, email_verified_at: now };
+      user = { ...user, email_verified_at: now, password_hash: null };
     }
     await linkIdentity(trx, user, provider, profile, meta, now);
     return user;
@@ -274,6 +290,9 @@ export function createOAuthService(rt: Runtime, sessions: SessionService, mfa: M
       meta: RequestMeta,
     ) => begin(providerId, input, meta, null),
 
+    /** The name of the cookie that binds a sign-in to its browser (set by the start route). */
+    bindingCookie: oauthBindingCookie,
+
     /** A signed-in user adds a provider to their account: same flow, the state names the user. */
     async startLink(
       principal: UserPrincipal,
@@ -282,34 +301,45 @@ export function createOAuthService(rt: Runtime, sessions: SessionService, mfa: M
       meta: RequestMeta,
     ) {
       return {
-        authorization_url: await begin(
-          providerId,
-          { return_to: returnTo, mode: 'cookie' },
-          meta,
-          principal.userId,
-        ),
+        authorization_url: (
+          await begin(providerId, { return_to: returnTo, mode: 'cookie' }, meta, principal.userId)
+        ).url,
       };
     },
 
     /**
      * The provider sent the browser back. A state we did not issue (forged, replayed, expired,
-     * or for another provider) is refused outright, with no redirect: its return address is
-     * unknown. Past that, every outcome is a redirect to the return address.
+     * or for another provider), or a sign-in state coming back in a browser that did not start
+     * it (no binding cookie), is refused outright, with no redirect: its return address is
+     * unknown or not this browser's. Past that, every outcome is a redirect to the return
+     * address. A link state needs no binding cookie: it was started by an API call (perhaps a
+     * bearer client on another origin) and opens no session; it names its user.
      */
     async callback(
       providerId: string,
       query: { state?: string; code?: string; error?: string },
       rawQuery: string,
+      binding: string | undefined,
       meta: RequestMeta,
     ): Promise<CallbackOutcome> {
       await limits.consume('oauthPerIp', meta.ip ?? 'unknown');
       const provider = providerOf(providerId);
       if (!query.state) throw new AppError('oauth_state_invalid');
       const now = clock.now();
+      const stateHash = hashToken(query.state);
+      const started = await db
+        .selectFrom('oauth_states')
+        .select('link_user_id')
+        .where('state_hash', '=', stateHash)
+        .executeTakeFirst();
+      // Checked before the state is spent: a callback URL sent to another browser must not
+      // burn the sign-in of the browser that started it.
+      if (!started || (started.link_user_id === null && binding !== query.state))
+        throw new AppError('oauth_state_invalid');
       const consumed = await db
         .updateTable('oauth_states')
         .set({ consumed_at: now })
-        .where('state_hash', '=', hashToken(query.state))
+        .where('state_hash', '=', stateHash)
         .where('provider', '=', provider.id)
         .where('consumed_at', 'is', null)
         .where('expires_at', '>', now)
