@@ -136,6 +136,9 @@ function createServices(rt: Runtime) {
   const users = createUserService(rt);
   const setup = createSetupService(rt, sessions);
   const access = createAccessService(rt, { expireSession: sessions.expire });
+  sessions.useOrganizationJudge((session, principal) =>
+    access.sessionRefusal(principal, session.current_org_id!),
+  );
   const organizations = createOrganizationService(rt, access);
   const accounts = createAccountService(rt, access);
   const roles = createRoleService(rt, access);

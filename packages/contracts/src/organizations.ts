@@ -319,6 +319,8 @@ export const CheckResult = z
     allowed: z.boolean(),
     reason: z.object({
       kind: z.string(),
+      /** kind sign_in_policy: the refusal's error code (mfa_required, login_method_not_allowed, …) */
+      code: z.string().optional(),
       role: z.string().optional(),
       permissions: z.array(z.string()).optional(),
       scope: z.string().optional(),

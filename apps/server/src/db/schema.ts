@@ -107,10 +107,12 @@ export interface PendingSignInsTable {
   id: string;
   token_hash: string;
   user_id: string;
-  kind: 'mfa' | 'handoff';
+  kind: 'mfa' | 'handoff' | 'link';
   /** JSON array of the methods already passed */
   amr: string;
   mode: 'token' | 'cookie';
+  /** link: JSON {provider, subject, email} */
+  detail: string | null;
   attempts: number;
   expires_at: number;
   consumed_at: number | null;

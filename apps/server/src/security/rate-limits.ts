@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { Redis } from 'ioredis';
 import {
   type RateLimiterAbstract,
@@ -12,7 +13,7 @@ import { AppError } from '../http/errors';
  * single node; in Redis when REDIS_URL is set, so that every node counts the same attempts.
  * `blockSeconds` is the back-off once a limit is hit: the key is refused for that long even if
  * the window has rolled over — and it doubles each time the same key hits the limit again
- * within a day (exponential back-off, capped at a day).
+ * within a day of its previous block (exponential back-off, capped at a day).
  */
 export const LIMITS = {
   loginPerIp: { points: 30, duration: 60, blockSeconds: 60 },
@@ -37,8 +38,40 @@ export const LIMITS = {
 } as const;
 export type LimitName = keyof typeof LIMITS;
 
-/** Back-off doubles per repeated block of the same key within this window, up to its length. */
+/**
+ * Back-off doubles per repeated block of the same key within this window after the previous
+ * block ended, up to the window's length (a key that keeps hitting the limit stays at a day).
+ */
 const STRIKE_WINDOW_SECONDS = 24 * 3600;
+
+/**
+ * The key a client address is counted under. An IPv6 client is handed at least a /64 and picks
+ * the rest of its address freely (privacy addresses rotate by design): counting full addresses
+ * would give one attacker 2^64 fresh allowances, so IPv6 is counted per /64. An IPv4-mapped
+ * IPv6 address (`::ffff:192.0.2.1`, a dual-stack socket) counts as the IPv4 address it maps.
+ */
+export function addressKey(address: string): string {
+  const ip = address.toLowerCase().replace(/%.*$/, '');
+  if (isIP(ip) !== 6) return ip;
+  // A trailing dotted IPv4 part stands for the last two groups.
+  const v4 = /:(\d+\.\d+\.\d+\.\d+)$/.exec(ip)?.[1];
+  const hex = v4 ? `${ip.slice(0, -v4.length)}0:0` : ip;
+  const [head = '', tail] = hex.split('::');
+  const parts = (p: string | undefined) => (p ? p.split(':') : []);
+  const left = parts(head);
+  const right = parts(tail);
+  const groups = [...left, ...Array(8 - left.length - right.length).fill('0'), ...right].map(
+    (g: string) => Number.parseInt(g, 16),
+  );
+  if (v4 && groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) return v4;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.toString(16))
+    .join(':')}::/64`;
+}
+
+/** Limits counted per client address (the rest count per account, email or user). */
+const isPerAddress = (name: LimitName) => name.endsWith('PerIp');
 
 export interface RateLimits {
   /** Counts one attempt; throws `rate_limited` (or `code`) with Retry-After when over the limit. */
@@ -90,11 +123,16 @@ export function createRateLimits(options: { redis?: Redis; scale?: number } = {}
     const limit = LIMITS[name];
     const limiter = limiters.get(name)!;
     if (limit.blockSeconds === 0 || res.consumedPoints !== limiter.points + 1) return res;
-    const strike = await strikes.consume(`${name}:${key}`);
+    const strikeKey = `${name}:${key}`;
+    const strike = await strikes.consume(strikeKey);
     const seconds = Math.min(
       STRIKE_WINDOW_SECONDS,
       limit.blockSeconds * 2 ** Math.min(20, strike.consumedPoints - 1),
     );
+    // The strikes are kept for a day after this block ends, not a day after the first block:
+    // otherwise the count ran out while the long blocks ran (seven blocks of 15 min doubling
+    // add up to 31 h), the cap was never reached, and a key that never stopped started over.
+    await strikes.set(strikeKey, strike.consumedPoints, seconds + STRIKE_WINDOW_SECONDS);
     if (seconds <= limit.blockSeconds) return res;
     await limiter.block(key, seconds);
     return new RateLimiterRes(0, seconds * 1000, res.consumedPoints, false);
@@ -102,7 +140,7 @@ export function createRateLimits(options: { redis?: Redis; scale?: number } = {}
 
   return {
     async consume(name, key, code = 'rate_limited') {
-      const normalized = key.toLowerCase();
+      const normalized = isPerAddress(name) ? addressKey(key) : key.toLowerCase();
       try {
         await limiters.get(name)!.consume(normalized);
       } catch (rejection) {
@@ -118,7 +156,7 @@ export function createRateLimits(options: { redis?: Redis; scale?: number } = {}
       }
     },
     async reset(name, key) {
-      await limiters.get(name)!.delete(key.toLowerCase());
+      await limiters.get(name)!.delete(isPerAddress(name) ? addressKey(key) : key.toLowerCase());
     },
   };
 }

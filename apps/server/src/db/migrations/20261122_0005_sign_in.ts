@@ -47,11 +47,16 @@ export async function up(db: Kysely<unknown>, _dialect: Dialect): Promise<void> 
     .addColumn('id', 'text', (c) => c.primaryKey())
     .addColumn('token_hash', 'text', (c) => c.notNull().unique())
     .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
-    /** mfa: a second factor must follow; handoff: exchange for a session (OAuth, token mode) */
+    /**
+     * mfa: a second factor must follow; handoff: exchange for a session (OAuth, token mode);
+     * link: a provider identity waiting for its user to confirm the link
+     */
     .addColumn('kind', 'text', (c) => c.notNull())
     /** JSON array: the methods already passed (pwd, oauth:google, ...) */
     .addColumn('amr', 'text', (c) => c.notNull())
     .addColumn('mode', 'text', (c) => c.notNull())
+    /** link: JSON {provider, subject, email} of the identity to link */
+    .addColumn('detail', 'text')
     .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('expires_at', 'bigint', (c) => c.notNull())
     .addColumn('consumed_at', 'bigint')

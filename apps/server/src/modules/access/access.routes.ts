@@ -95,6 +95,16 @@ export function accessRoutes(
     if (who === null) return NO_ACCESS;
     const { decision } = await access.check(chain.organizationId, who, permission, scope);
     if (!decision.allowed && decision.reason.kind === 'not_member') return NO_ACCESS;
+    // Asking for oneself, the session asking is judged by the organization's sign-in policies
+    // as any request it makes there would be (a question about someone else is about them).
+    if (who === idOf(caller)) {
+      const refusal = await access.sessionRefusal(caller, chain.organizationId);
+      if (refusal)
+        return {
+          allowed: false,
+          reason: { kind: 'sign_in_policy', code: refusal.code, message: refusal.message },
+        };
+    }
     return present(decision);
   }
 
@@ -150,6 +160,8 @@ export function accessRoutes(
         throw new AppError('validation_failed', `"${permission}" is not a known permission`);
       const who = await subjectFor(caller, req.body.subject, orgId);
       if (who === null) return { scopes: [] };
+      if (who === idOf(caller) && (await access.sessionRefusal(caller, orgId)))
+        return { scopes: [] };
       const rows =
         level === 'account'
           ? await rt.db

@@ -304,12 +304,26 @@ export function createAccessService(
     return null;
   }
 
-  /** Throws the policy refusal for a user who is an active member; API keys have no session. */
-  async function enforcePolicies(actor: Principal, orgId: string, facts: OrgFacts) {
-    if (actor.kind !== 'user') return;
+  /**
+   * The refusal of the organization's sign-in policies for this caller's session, if the caller
+   * is a user and an active member (API keys have no session; others are refused elsewhere).
+   */
+  async function sessionRefusal(
+    actor: Principal,
+    orgId: string,
+    facts?: OrgFacts | null,
+  ): Promise<AppError | null> {
+    if (actor.kind !== 'user') return null;
+    const org = facts ?? (await loadOrg(orgId));
+    if (!org) return null;
     const member = await loadMember(orgId, actor.userId);
-    if (member?.membershipStatus !== 'active') return;
-    const refusal = await policyRefusal(actor, facts, member);
+    if (member?.membershipStatus !== 'active') return null;
+    return policyRefusal(actor, org, member);
+  }
+
+  /** Throws the policy refusal for a user who is an active member. */
+  async function enforcePolicies(actor: Principal, orgId: string, facts: OrgFacts) {
+    const refusal = await sessionRefusal(actor, orgId, facts);
     if (refusal) throw refusal;
   }
 
@@ -369,6 +383,7 @@ export function createAccessService(
     },
 
     policyRefusal,
+    sessionRefusal,
     enforcePolicies,
 
     /** Whether the actor holds `permission` at `scopeId` (no throw). For filtering lists. */

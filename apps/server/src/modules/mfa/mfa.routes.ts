@@ -44,7 +44,8 @@ export function mfaRoutes(app: App, { rt, mfa }: { rt: Runtime; mfa: MfaService 
     {
       schema: {
         tags,
-        summary: 'Start enrolling an authenticator app: secret, otpauth URI and QR code',
+        summary:
+          'Start enrolling an authenticator app: secret, otpauth URI and QR code (needs a recent sign-in)',
         response: { 201: TotpEnrolment },
       },
     },
@@ -69,7 +70,8 @@ export function mfaRoutes(app: App, { rt, mfa }: { rt: Runtime; mfa: MfaService 
     {
       schema: {
         tags,
-        summary: 'Start enrolling a phone number: a code is sent to it by SMS',
+        summary:
+          'Start enrolling a phone number: a code is sent to it by SMS (needs a recent sign-in)',
         body: SmsEnrolBody,
         response: { 202: SmsEnrolment },
       },

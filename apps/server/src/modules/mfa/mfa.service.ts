@@ -13,7 +13,7 @@ import type { Runtime } from '../../runtime';
 import { insertAuditEvent } from '../audit/audit.repo';
 import { type CodeCheck, checkCode, issueCode, SMS_CODE_TTL_MS } from '../auth/one-time-codes';
 import { type SessionService, withMethod } from '../sessions/sessions.service';
-import { findUserById, type UserRow } from '../users/users.repo';
+import { findUserById, findUserByIdForUpdate, type UserRow } from '../users/users.repo';
 import { matchTotp, newTotpSecret, qrCodeDataUrl, totpUri } from './totp';
 
 type Executor = Kysely<DB> | Transaction<DB>;
@@ -90,6 +90,18 @@ export function createMfaService(rt: Runtime, sessions: SessionService) {
       .executeTakeFirst();
     return Number(row?.n ?? 0);
   }
+
+  const hasConfirmed = async (ex: Executor, userId: string, type: MfaFactorsTable['type']) =>
+    (await confirmedFactors(ex, userId)).some((f) => f.type === type);
+
+  /**
+   * Serialises changes to one user's factors (enrolment, confirmation): on PostgreSQL the user
+   * row stays locked until the transaction ends, so two concurrent enrolments cannot both insert
+   * a pending factor, nor two pending ones both be confirmed (READ COMMITTED would let each miss
+   * the other's uncommitted row). SQLite has a single writer: its transactions are serial.
+   */
+  const lockFactorsOf = (trx: Transaction<DB>, userId: string) =>
+    findUserByIdForUpdate(trx, userId, rt.dialect);
 
   /** The second factors a user can answer a challenge with, strongest first. */
   async function methodsOf(ex: Executor, userId: string): Promise<SecondFactorMethod[]> {
@@ -297,8 +309,14 @@ export function createMfaService(rt: Runtime, sessions: SessionService) {
       };
     },
 
-    /** Starts a TOTP enrolment: a fresh secret, its URI and QR code; confirmed by a first code. */
+    /**
+     * Starts a TOTP enrolment: a fresh secret, its URI and QR code; confirmed by a first code.
+     * Needs a recent sign-in (step-up), like removing a factor: a stale or stolen session must
+     * not add a factor of its own, which would lock the owner out and, once confirmed, count as
+     * a fresh proof for every other sensitive act.
+     */
     async enrolTotp(principal: UserPrincipal, meta: RequestMeta) {
+      await assertRecentAuth(principal);
       const user = await loadUser(principal);
       const existing = await confirmedFactors(db, user.id);
       if (existing.some((f) => f.type === 'totp'))
@@ -309,7 +327,11 @@ export function createMfaService(rt: Runtime, sessions: SessionService) {
       const now = clock.now();
       const id = newId('mfa', now);
       await db.transaction().execute(async (trx) => {
-        // One pending enrolment at a time: a new one replaces an unconfirmed one.
+        // One pending enrolment at a time: a new one replaces an unconfirmed one. Two requests
+        // at once (a double click) must not both insert: see lockFactorsOf.
+        await lockFactorsOf(trx, user.id);
+        if (await hasConfirmed(trx, user.id, 'totp'))
+          throw new AppError('factor_exists', 'Remove the current authenticator first');
         await trx
           .deleteFrom('mfa_factors')
           .where('user_id', '=', user.id)
@@ -336,24 +358,40 @@ export function createMfaService(rt: Runtime, sessions: SessionService) {
     },
 
     async confirmTotp(principal: UserPrincipal, code: string, meta: RequestMeta) {
+      // Confirming records a proof in the session (auth_time): only a recent one may.
+      await assertRecentAuth(principal);
       await limits.consume('mfaVerifyPerIp', meta.ip ?? 'unknown');
       await limits.consume('mfaVerifyPerAccount', principal.userId);
       const user = await loadUser(principal);
       const now = clock.now();
-      const pending = await db
+      const pendings = await db
         .selectFrom('mfa_factors')
         .selectAll()
         .where('user_id', '=', user.id)
         .where('type', '=', 'totp')
         .where('confirmed_at', 'is', null)
         .where('created_at', '>', now - ENROLMENT_TTL_MS)
-        .executeTakeFirst();
-      if (!pending)
+        .orderBy('created_at', 'desc')
+        .execute();
+      if (pendings.length === 0)
         throw new AppError('code_expired', 'No authenticator enrolment is pending: start again');
-      const secret = openSecret(rt.secretKey, SEAL_PURPOSE, pending.secret_sealed!);
-      const step = await matchTotp(secret, code, now);
-      if (step === null) throw new AppError('invalid_code');
+      // Normally one; should an older row linger, the code tells which secret the user scanned.
+      let pending: MfaFactorsTable | undefined;
+      let step: number | null = null;
+      for (const candidate of pendings) {
+        const secret = openSecret(rt.secretKey, SEAL_PURPOSE, candidate.secret_sealed!);
+        step = await matchTotp(secret, code, now);
+        if (step !== null) {
+          pending = candidate;
+          break;
+        }
+      }
+      if (!pending || step === null) throw new AppError('invalid_code');
       const result = await db.transaction().execute(async (trx) => {
+        // At most one authenticator: two pending enrolments confirmed at once must not both win.
+        await lockFactorsOf(trx, user.id);
+        if (await hasConfirmed(trx, user.id, 'totp'))
+          throw new AppError('factor_exists', 'Remove the current authenticator first');
         const confirmed = await trx
           .updateTable('mfa_factors')
           .set({ confirmed_at: now, last_used_step: step, last_used_at: now })
@@ -362,6 +400,12 @@ export function createMfaService(rt: Runtime, sessions: SessionService) {
           .returningAll()
           .executeTakeFirst();
         if (!confirmed) return null;
+        await trx
+          .deleteFrom('mfa_factors')
+          .where('user_id', '=', user.id)
+          .where('type', '=', 'totp')
+          .where('confirmed_at', 'is', null)
+          .execute();
         const codes = await afterConfirm(trx, user, confirmed, principal, meta, now);
         return { factor: factorView(confirmed), recovery_codes: codes };
       });
@@ -370,8 +414,12 @@ export function createMfaService(rt: Runtime, sessions: SessionService) {
       return result;
     },
 
-    /** Starts an SMS enrolment: the number gets a code, and is a factor once the code comes back. */
+    /**
+     * Starts an SMS enrolment: the number gets a code, and is a factor once the code comes back.
+     * Needs a recent sign-in, for the reasons given at enrolTotp.
+     */
     async enrolSms(principal: UserPrincipal, phone: string, meta: RequestMeta) {
+      await assertRecentAuth(principal);
       const user = await loadUser(principal);
       if ((await confirmedFactors(db, user.id)).some((f) => f.type === 'sms'))
         throw new AppError('factor_exists', 'Remove the current phone number first');
@@ -379,6 +427,9 @@ export function createMfaService(rt: Runtime, sessions: SessionService) {
       const now = clock.now();
       const id = newId('mfa', now);
       await db.transaction().execute(async (trx) => {
+        await lockFactorsOf(trx, user.id);
+        if (await hasConfirmed(trx, user.id, 'sms'))
+          throw new AppError('factor_exists', 'Remove the current phone number first');
         await trx
           .deleteFrom('mfa_factors')
           .where('user_id', '=', user.id)
@@ -408,23 +459,30 @@ export function createMfaService(rt: Runtime, sessions: SessionService) {
     },
 
     async confirmSms(principal: UserPrincipal, code: string, meta: RequestMeta) {
+      await assertRecentAuth(principal);
       await limits.consume('mfaVerifyPerIp', meta.ip ?? 'unknown');
       await limits.consume('mfaVerifyPerAccount', principal.userId);
       const user = await loadUser(principal);
       const now = clock.now();
       const result = await db.transaction().execute(async (trx) => {
+        await lockFactorsOf(trx, user.id);
+        // The newest: the number the latest code (the only live one) went to.
         const pending = await trx
           .selectFrom('mfa_factors')
           .selectAll()
           .where('user_id', '=', user.id)
           .where('type', '=', 'sms')
           .where('confirmed_at', 'is', null)
+          .orderBy('created_at', 'desc')
           .executeTakeFirst();
         if (!pending)
           return {
             ok: false as const,
             check: { ok: false as const, reason: 'code_expired' as const },
           };
+        // At most one phone number: a second pending one confirmed at once must not also win.
+        if (await hasConfirmed(trx, user.id, 'sms'))
+          throw new AppError('factor_exists', 'Remove the current phone number first');
         const check = await checkCode(trx, rt.secretKey, user.id, 'sms_enrol', code, now);
         if (!check.ok) return { ok: false as const, check };
         const confirmed = await trx
@@ -718,6 +776,7 @@ export function createMfaService(rt: Runtime, sessions: SessionService) {
       valid_for: rt.config.stepUpMaxAge,
       // A bearer client's token still carries the old amr: here is one with the new.
       access_token: await sessions.reissueAccessToken(principal.sessionId),
+      expires_in: rt.config.accessTokenTtl,
     };
   }
 }

@@ -11,9 +11,12 @@ import { generateTotp } from './totp';
 /** One TOTP step. */
 export const STEP_MS = 30_000;
 
-/** The code an authenticator app shows now for `secret` (as the test clock tells the time). */
-export const totpNow = (ctx: TestContext, secret: string) =>
-  generateTotp({ secret, epoch: Math.floor(ctx.clock.now() / 1000) });
+/**
+ * The code an authenticator app shows now for `secret` (as the test clock tells the time), or
+ * `steps` steps from now (a phone whose clock runs ahead or behind).
+ */
+export const totpNow = (ctx: TestContext, secret: string, steps = 0) =>
+  generateTotp({ secret, epoch: Math.floor(ctx.clock.now() / 1000) + steps * (STEP_MS / 1000) });
 
 /**
  * A code of a step no earlier code was accepted in: moves the clock one step on first, because

@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { DB } from '../../db/schema';
-import type { Principal, RequestMeta } from '../../http/context';
+import type { Principal, RequestMeta, UserPrincipal } from '../../http/context';
 import { AppError } from '../../http/errors';
 import { toIso } from '../../lib/clock';
 import { newId } from '../../lib/ids';
@@ -93,8 +93,15 @@ function amrOf(session: SessionRow): string[] {
   return amr;
 }
 
+/** Judges a session against its current organization's sign-in policies (the access layer). */
+export type OrganizationJudge = (
+  session: SessionRow,
+  principal: UserPrincipal,
+) => Promise<AppError | null>;
+
 export function createSessionService(rt: Runtime) {
   const { db, clock, caches, bus } = rt;
+  let judgeInOrganization: OrganizationJudge | undefined;
 
   const csrfTokenFor = (sessionId: string) =>
     createHmac('sha256', rt.secretKey).update(`csrf:${sessionId}`).digest('base64url');
@@ -135,19 +142,19 @@ export function createSessionService(rt: Runtime) {
 
   function principalOf(
     session: SessionRow,
-    user: UserRow,
+    user: UserRow | null,
     via: 'bearer' | 'cookie',
     lastSeenAt: number,
-  ): Principal {
+  ): UserPrincipal {
     return {
       kind: 'user',
-      userId: user.id,
+      userId: session.user_id,
       sessionId: session.id,
       // The session row, not the token's claim: a step-up adds methods to a live session.
       amr: amrOf(session),
       currentOrgId: session.current_org_id,
       via,
-      isPlatformAdmin: user.is_platform_admin === 1,
+      isPlatformAdmin: user?.is_platform_admin === 1,
       sessionCreatedAt: session.created_at,
       authTime: session.auth_time ?? session.created_at,
       lastSeenAt,
@@ -165,6 +172,11 @@ export function createSessionService(rt: Runtime) {
 
   return {
     csrfTokenFor,
+
+    /** Wired by the composition root once the access layer exists (it is built after this). */
+    useOrganizationJudge(judge: OrganizationJudge) {
+      judgeInOrganization = judge;
+    },
 
     /**
      * Starts a session inside the caller's transaction (sign-in, email verification, setup).
@@ -291,6 +303,19 @@ export function createSessionService(rt: Runtime) {
       const presented = await repo.findRefreshToken(db, tokenHash);
       const owner = presented ? await loadSession(presented.session_id) : null;
       if (owner) await rt.limits.consume('refreshPerAccount', owner.user_id);
+      // The new token names the session's current organization: its sign-in policies judge the
+      // session first, as a request there would (a refresh must not reset an idle timeout). An
+      // idle session is ended (the judge does that); any other refusal drops the organization
+      // from the session, which stays usable elsewhere.
+      let leaveOrganization = false;
+      if (owner?.current_org_id && owner.revoked_at === null && judgeInOrganization) {
+        const refusal = await judgeInOrganization(
+          owner,
+          principalOf(owner, null, 'bearer', owner.last_seen_at),
+        );
+        if (refusal?.code === 'session_idle_timeout') throw refusal;
+        leaveOrganization = refusal !== null;
+      }
       const outcome = await db.transaction().execute(async (trx) => {
         const spent = await repo.consumeRefreshToken(trx, tokenHash, now);
         if (!spent) {
@@ -327,12 +352,21 @@ export function createSessionService(rt: Runtime) {
         if (user?.status !== 'active') return { kind: 'inactive' as const };
         const next = randomToken();
         await repo.insertRefreshToken(trx, hashToken(next), session.id, now);
-        await trx
-          .updateTable('sessions')
-          .set({ last_seen_at: now })
-          .where('id', '=', session.id)
-          .execute();
-        return { kind: 'ok' as const, session: { ...session, last_seen_at: now }, next };
+        // Not activity: last_seen_at is left to the requests that follow, so a client that
+        // refreshes after a long pause does not make the session look freshly used (idle
+        // timeouts judge that pause).
+        const currentOrgId = leaveOrganization ? null : session.current_org_id;
+        if (leaveOrganization)
+          await trx
+            .updateTable('sessions')
+            .set({ current_org_id: null })
+            .where('id', '=', session.id)
+            .execute();
+        return {
+          kind: 'ok' as const,
+          session: { ...session, current_org_id: currentOrgId },
+          next,
+        };
       });
       switch (outcome.kind) {
         case 'unknown':
