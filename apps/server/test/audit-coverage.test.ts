@@ -36,7 +36,10 @@ import {
  */
 let ctx: TestContext;
 beforeAll(async () => {
-  ctx = await createTestContext();
+  // A GitHub provider configured (never contacted): confirming a link needs a known provider.
+  ctx = await createTestContext({
+    env: { GITHUB_CLIENT_ID: 'audit-client', GITHUB_CLIENT_SECRET: 'audit-secret' },
+  });
 });
 afterAll(async () => {
   await ctx?.close();
@@ -62,7 +65,7 @@ const EXCLUDED: Record<string, string> = {
     'introspection of a credential for a gateway: writes nothing (key usage is kept in memory)',
   'POST /v1/me/identities':
     'only starts a provider round trip (a short-lived OAuth state); the link itself is audited ' +
-    'as user.identity_linked when the provider sends the browser back',
+    'as user.identity_linked when the user redeems the link token (POST /v1/me/identities/confirm)',
   'POST /v1/auth/token/refresh':
     'rotates the refresh token of a session that already exists, every few minutes per client; ' +
     "auditing each rotation would put a write on the platform chain's lock for every client. " +
@@ -282,6 +285,35 @@ const CASES: Record<string, Case> = {
       })
       .execute();
     return { url: '/v1/auth/oauth/exchange', body: { login_token: loginToken } };
+  },
+  'POST /v1/me/identities/confirm': async () => {
+    // The link token a provider callback leaves, made directly (the round trip itself is
+    // tested in modules/oauth against real providers).
+    const user = await ctx.signUp();
+    const linkToken = `audit-${uniqueEmail('link')}`;
+    const now = ctx.clock.now();
+    await ctx.database.db
+      .insertInto('pending_sign_ins')
+      .values({
+        id: `psi_link${phoneCounter++}`,
+        token_hash: hashToken(linkToken),
+        user_id: user.userId,
+        kind: 'link',
+        amr: '[]',
+        mode: 'token',
+        detail: JSON.stringify({ provider: 'github', subject: `gh-${linkToken}`, email: null }),
+        attempts: 0,
+        expires_at: now + 60_000,
+        consumed_at: null,
+        created_at: now,
+      })
+      .execute();
+    return {
+      url: '/v1/me/identities/confirm',
+      token: user.accessToken,
+      body: { link_token: linkToken },
+      status: 201,
+    };
   },
   'DELETE /v1/me/identities/{identityId}': async () => {
     const user = await ctx.signUp();

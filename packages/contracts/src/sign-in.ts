@@ -115,6 +115,7 @@ export const LinkStartBody = z.strictObject({
   return_to: z.string().max(2000).optional(),
 });
 export const LinkStart = z.object({ authorization_url: z.string() });
+export const LinkConfirmBody = z.strictObject({ link_token: z.string().min(1).max(200) });
 
 export const IdentityView = z
   .object({

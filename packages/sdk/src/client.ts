@@ -411,6 +411,9 @@ export function createGatehouseClient(options: GatehouseClientOptions) {
         /** Answers the URL to send the browser to; needs a recent sign-in or step-up. */
         link: (provider: string, returnTo?: string) =>
           post<T.LinkStart>('/v1/me/identities', { provider, return_to: returnTo }),
+        /** Finishes a link with the `link_token` the return address received. */
+        confirm: (linkToken: string) =>
+          post<T.Identity>('/v1/me/identities/confirm', { link_token: linkToken }),
         unlink: (identityId: string) => del<void>(path`/v1/me/identities/${identityId}`),
       },
     },

@@ -77,11 +77,21 @@ const startLink = (user: SignedIn, provider: string, returnTo = `${APP_ORIGIN}/s
     token: user.accessToken,
     body: { provider, return_to: returnTo },
   });
+/** Starts a link, goes through the provider, and redeems the link token as the same user. */
 async function link(user: SignedIn, provider: string) {
   const started = await startLink(user, provider);
   if (started.status !== 200) throw new Error(`link start failed: ${started.text}`);
-  return completeAtProvider(ctx, provider, started.body.authorization_url);
+  const trip = await completeAtProvider(ctx, provider, started.body.authorization_url);
+  const confirmed = trip.fragment.link_token
+    ? await confirm(user, trip.fragment.link_token)
+    : undefined;
+  return { ...trip, confirmed };
 }
+const confirm = (user: { accessToken: string }, linkToken: string) =>
+  ctx.request('POST', '/v1/me/identities/confirm', {
+    token: user.accessToken,
+    body: { link_token: linkToken },
+  });
 const unlink = (user: { accessToken: string }, identityId: string) =>
   ctx.request('DELETE', `/v1/me/identities/${identityId}`, { token: user.accessToken });
 
@@ -126,19 +136,39 @@ describe('linking while signed in', () => {
     expect(url.searchParams.get('redirect_uri')).toBe(callbackUrl('github'));
   });
 
-  it('links the identity and sends the browser back with linked=<provider>', async () => {
+  it('sends the browser back with a link token that the same user redeems', async () => {
     const user = await ctx.signUp();
     const { email } = githubUser();
     const trip = await link(user, 'github');
-    expect(trip.location).toBe(`${APP_ORIGIN}/settings#linked=github`);
+    expect(trip.location).toMatch(
+      new RegExp(`^${APP_ORIGIN}/settings#link_token=[\\w-]+&provider=github$`),
+    );
+    expect(trip.confirmed?.status, trip.confirmed?.text).toBe(201);
+    expect(trip.confirmed?.body).toMatchObject({ provider: 'github', email });
     expect(await identities(user)).toMatchObject([{ provider: 'github', email }]);
+    // once only
+    expectProblem(await confirm(user, trip.fragment.link_token!), 401, 'invalid_token');
+  });
+
+  it('links nothing until the link token is redeemed, and only by the user who started it', async () => {
+    const attacker = await ctx.signUp();
+    githubUser();
+    const started = await startLink(attacker, 'github');
+    // the victim's browser goes through the provider (lured by the attacker) ...
+    const trip = await completeAtProvider(ctx, 'github', started.body.authorization_url);
+    expect(await identities(attacker)).toEqual([]);
+    // ... and the victim's own app, redeeming what landed in the victim's browser, is refused
+    const victim = await ctx.signUp();
+    expectProblem(await confirm(victim, trip.fragment.link_token!), 401, 'invalid_token');
+    expect(await identities(attacker)).toEqual([]);
+    expect(await identities(victim)).toEqual([]);
   });
 
   it('links an identity whose email is not the account’s and not verified', async () => {
     const user = await ctx.signUp();
     githubUser(uniqueEmail('elsewhere'), false);
     const trip = await link(user, 'github');
-    expect(trip.fragment).toEqual({ linked: 'github' });
+    expect(trip.confirmed?.status).toBe(201);
     expect(await identities(user)).toHaveLength(1);
   });
 
@@ -176,7 +206,7 @@ describe('linking while signed in', () => {
     githubUser();
     await link(user, 'github');
     const again = await link(user, 'github');
-    expect(again.fragment).toEqual({ linked: 'github' });
+    expect(again.confirmed?.status).toBe(201);
     expect(await identities(user)).toHaveLength(1);
   });
 

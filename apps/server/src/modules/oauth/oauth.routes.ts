@@ -1,5 +1,6 @@
 import {
   IdentityView,
+  LinkConfirmBody,
   LinkStart,
   LinkStartBody,
   LoginResponse,
@@ -134,6 +135,23 @@ export function oauthRoutes(app: App, { rt, oauth }: { rt: Runtime; oauth: OAuth
     },
     async (req) =>
       oauth.startLink(userOf(req), req.body.provider, req.body.return_to, requestMeta(req)),
+  );
+
+  app.post(
+    '/v1/me/identities/confirm',
+    {
+      schema: {
+        tags,
+        summary:
+          'Finish linking: redeem the link_token from the return address (only the user who started it)',
+        body: LinkConfirmBody,
+        response: { 201: IdentityView },
+      },
+    },
+    async (req, reply) =>
+      reply
+        .code(201)
+        .send(await oauth.confirmLink(userOf(req), req.body.link_token, requestMeta(req))),
   );
 
   app.delete(

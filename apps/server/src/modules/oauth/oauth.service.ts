@@ -367,30 +367,48 @@ export function createOAuthService(rt: Runtime, sessions: SessionService, mfa: M
       }
 
       if (consumed.link_user_id) {
-        const linkUserId = consumed.link_user_id;
-        try {
-          await withRetry(async (trx) => {
-            const owner = await trx
-              .selectFrom('user_identities')
-              .select('user_id')
-              .where('provider', '=', provider.id)
-              .where('subject', '=', profile.subject)
-              .executeTakeFirst();
-            if (owner && owner.user_id !== linkUserId)
-              throw new AppError('identity_linked_elsewhere');
-            if (owner) return;
-            const user = await findUserById(trx, linkUserId);
-            if (user?.status !== 'active') throw new AppError('user_inactive');
-            await linkIdentity(trx, user, provider, profile, meta, now);
-          });
-        } catch (error) {
-          if (error instanceof AppError) return fail(error.code);
-          throw error;
-        }
-        rt.notifyOutbox();
+        // Linking is confirmed by the signed-in user, not done here: this callback may be
+        // running in someone else's browser (an attacker starts a link on their own account and
+        // lures a victim through the provider), and nothing here proves whose browser it is.
+        // The link token goes back in the fragment; only the user who started the link can
+        // redeem it (POST /v1/me/identities/confirm with their own session).
+        const owner = await db
+          .selectFrom('user_identities')
+          .select('user_id')
+          .where('provider', '=', provider.id)
+          .where('subject', '=', profile.subject)
+          .executeTakeFirst();
+        if (owner && owner.user_id !== consumed.link_user_id)
+          return fail('identity_linked_elsewhere');
+        const linking = await findUserById(db, consumed.link_user_id);
+        if (linking?.status !== 'active') return fail('user_inactive');
+        const linkToken = randomToken();
+        await db
+          .insertInto('pending_sign_ins')
+          .values({
+            id: newId('psi', now),
+            token_hash: hashToken(linkToken),
+            user_id: consumed.link_user_id,
+            kind: 'link',
+            amr: '[]',
+            mode: 'token',
+            detail: JSON.stringify({
+              provider: provider.id,
+              subject: profile.subject,
+              email: profile.email,
+            }),
+            attempts: 0,
+            expires_at: now + STATE_TTL_MS,
+            consumed_at: null,
+            created_at: now,
+          })
+          .execute();
         return {
           kind: 'redirect',
-          redirect: withFragment(consumed.return_to, { linked: provider.id }),
+          redirect: withFragment(consumed.return_to, {
+            link_token: linkToken,
+            provider: provider.id,
+          }),
         };
       }
 
@@ -477,6 +495,68 @@ export function createOAuthService(rt: Runtime, sessions: SessionService, mfa: M
         throw new AppError('invalid_token', 'The login token is invalid, expired or used');
       rt.metrics.signIns.inc({ result: 'success' });
       return sessions.finish(opened);
+    },
+
+    /**
+     * Completes a link: the token from the callback's fragment, redeemed by the user who started
+     * the link, from their own session. Anyone else's session hears that the token is invalid.
+     */
+    async confirmLink(principal: UserPrincipal, linkToken: string, meta: RequestMeta) {
+      await limits.consume('oauthPerIp', meta.ip ?? 'unknown');
+      const now = clock.now();
+      const pending = await findPending(db, linkToken, 'link', now);
+      if (!pending || pending.user_id !== principal.userId || !pending.detail)
+        throw new AppError(
+          'invalid_token',
+          'The link token is invalid, expired, used, or not yours',
+        );
+      const detail = JSON.parse(pending.detail) as {
+        provider: string;
+        subject: string;
+        email: string | null;
+      };
+      const provider = providerOf(detail.provider);
+      const identity = await withRetry(async (trx) => {
+        const spent = await trx
+          .updateTable('pending_sign_ins')
+          .set({ consumed_at: now })
+          .where('id', '=', pending.id)
+          .where('consumed_at', 'is', null)
+          .returning('id')
+          .executeTakeFirst();
+        if (!spent)
+          throw new AppError(
+            'invalid_token',
+            'The link token is invalid, expired, used, or not yours',
+          );
+        const existing = await trx
+          .selectFrom('user_identities')
+          .selectAll()
+          .where('provider', '=', provider.id)
+          .where('subject', '=', detail.subject)
+          .executeTakeFirst();
+        if (existing && existing.user_id !== principal.userId)
+          throw new AppError('identity_linked_elsewhere');
+        if (existing) return existing;
+        const user = await findUserById(trx, principal.userId);
+        if (user?.status !== 'active') throw new AppError('user_inactive');
+        const profile: ProviderProfile = {
+          subject: detail.subject,
+          email: detail.email,
+          emailVerified: false,
+          firstName: null,
+          lastName: null,
+        };
+        await linkIdentity(trx, user, provider, profile, meta, now);
+        return trx
+          .selectFrom('user_identities')
+          .selectAll()
+          .where('provider', '=', provider.id)
+          .where('subject', '=', detail.subject)
+          .executeTakeFirstOrThrow();
+      });
+      rt.notifyOutbox();
+      return identityView(identity);
     },
 
     async listIdentities(userId: string) {
