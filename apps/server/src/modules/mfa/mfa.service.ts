@@ -230,7 +230,10 @@ export function createMfaService(rt: Runtime, sessions: SessionService) {
     const others = (await confirmedFactors(trx, user.id)).filter((f) => f.id !== factor.id);
     const codes = others.length === 0 ? await replaceRecoveryCodes(trx, user.id, now) : null;
     // The code just typed proves the factor: this session now counts as signed in with it.
-    await sessions.recordProof(trx, principal.sessionId, factor.type);
+    // It does not renew auth_time: a factor the session enrolled itself proves possession of
+    // that factor, not who is at the keyboard (else enrol/remove cycles would keep a stolen
+    // session "recent" forever).
+    await sessions.recordProof(trx, principal.sessionId, factor.type, { renewAuthTime: false });
     await enqueueEmail(
       trx,
       mails.securityChanged(

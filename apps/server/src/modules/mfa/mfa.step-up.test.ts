@@ -17,7 +17,14 @@ import {
 } from '../../../test/harness';
 import { addMember, createAccount, createOrg, decodeJwtPayload } from '../../../test/seed';
 import { startSmsReceiver, type TestSmsReceiver } from '../../../test/sms-receiver';
-import { enrolSms, freshTotp, lastSmsCode, signUpWithTotp, stepUp } from './mfa.test-support';
+import {
+  enrolSms,
+  enrolTotp,
+  freshTotp,
+  lastSmsCode,
+  signUpWithTotp,
+  stepUp,
+} from './mfa.test-support';
 
 let sms: TestSmsReceiver;
 let ctx: TestContext;
@@ -451,5 +458,20 @@ describe('changing the password (PUT /v1/auth/password)', () => {
       body: { current_password: `${user.password}x`, new_password: NEW_PASSWORD },
     });
     expectProblem(res, 401, 'invalid_credentials');
+  });
+});
+
+describe('enrolling a factor', () => {
+  it('adds the factor to the session but does not make the session recent again', async () => {
+    const owner = await ctx.signUp();
+    const org = await createOrg(ctx, owner);
+    ctx.clock.advance(9 * 60 * 1000);
+    await enrolTotp(ctx, owner);
+    const sessions = await ctx.request('GET', '/v1/auth/sessions', { token: owner.accessToken });
+    expect(sessions.body.data[0].amr).toEqual(expect.arrayContaining(['totp', 'mfa']));
+    // Two minutes later the sign-in is 11 minutes old: enrolling did not renew it, so a
+    // session could not keep itself "recent" by cycling factors.
+    ctx.clock.advance(2 * 60 * 1000);
+    expectProblem(await createKey(org.id, owner.accessToken), 401, 'step_up_required');
   });
 });

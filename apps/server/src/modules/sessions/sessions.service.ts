@@ -396,17 +396,23 @@ export function createSessionService(rt: Runtime) {
      * Records a fresh proof of identity in a live session (step-up): auth_time moves to now and
      * the method joins the session's amr. Called inside the caller's transaction; publish after.
      */
-    async recordProof(trx: Transaction<DB>, sessionId: string, method: string) {
+    async recordProof(
+      trx: Transaction<DB>,
+      sessionId: string,
+      method: string,
+      options: { renewAuthTime: boolean } = { renewAuthTime: true },
+    ) {
       const session = await repo.findSessionById(trx, sessionId);
       if (!session) return null;
       const amr = withMethod(JSON.parse(session.amr) as string[], method);
       const now = clock.now();
+      const authTime = options.renewAuthTime ? now : (session.auth_time ?? session.created_at);
       await trx
         .updateTable('sessions')
-        .set({ auth_time: now, amr: JSON.stringify(amr) })
+        .set({ auth_time: authTime, amr: JSON.stringify(amr) })
         .where('id', '=', sessionId)
         .execute();
-      return { amr, authTime: now };
+      return { amr, authTime };
     },
 
     /** A fresh access token for a live session (after a step-up changed its amr). */
