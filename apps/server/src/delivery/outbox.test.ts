@@ -448,7 +448,8 @@ describe('the development outbox route', () => {
       const res = await prod.request('GET', '/v1/dev/outbox');
       expect(res.status).toBe(404);
       expect(res.body.code).toBe('not_found');
-      expect(res.text).not.toMatch(/\d{6}/);
+      // no code in the answer (the request id is random and may hold six digits: left out)
+      expect(JSON.stringify({ ...res.body, request_id: undefined })).not.toMatch(/\d{6}/);
     } finally {
       await prod.close();
     }
