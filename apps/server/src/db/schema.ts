@@ -43,7 +43,7 @@ export interface AvatarsTable {
 export interface OneTimeCodesTable {
   id: string;
   user_id: string;
-  purpose: 'verify_email' | 'password_reset' | 'mfa_sms' | 'sms_enrol';
+  purpose: 'verify_email' | 'password_reset' | 'mfa_sms' | 'step_up_sms' | 'sms_enrol';
   /** HMAC of the code, bound to user and purpose */
   code_hash: string;
   attempts: number;

@@ -17,6 +17,7 @@ import { findUserById, findUserByIdForUpdate, type UserRow } from '../users/user
 import { matchTotp, newTotpSecret, qrCodeDataUrl, totpUri } from './totp';
 
 type Executor = Kysely<DB> | Transaction<DB>;
+type SmsPurpose = 'mfa_sms' | 'step_up_sms';
 
 /** A pending sign-in lives 5 minutes and allows 5 wrong codes; then the user starts over. */
 export const CHALLENGE_TTL_MS = 5 * 60 * 1000;
@@ -144,6 +145,7 @@ export function createMfaService(rt: Runtime, sessions: SessionService) {
     method: SecondFactorMethod,
     code: string,
     now: number,
+    smsPurpose: SmsPurpose = 'mfa_sms',
   ): Promise<FactorResult> {
     if (method === 'recovery_code') {
       const used = await trx
@@ -159,7 +161,7 @@ export function createMfaService(rt: Runtime, sessions: SessionService) {
     const factor = (await confirmedFactors(trx, userId)).find((f) => f.type === method);
     if (!factor) throw new AppError('mfa_method_unavailable');
     if (method === 'sms') {
-      const check = await checkCode(trx, rt.secretKey, userId, 'mfa_sms', code, now);
+      const check = await checkCode(trx, rt.secretKey, userId, smsPurpose, code, now);
       if (!check.ok) return { ok: false, check };
       await trx
         .updateTable('mfa_factors')
@@ -182,13 +184,17 @@ export function createMfaService(rt: Runtime, sessions: SessionService) {
     return accepted ? { ok: true } : { ok: false, check: { ok: false, reason: 'invalid_code' } };
   }
 
-  async function sendSignInSms(userId: string, meta: RequestMeta) {
+  /**
+   * Sign-in and step-up codes have their own purposes: a step-up code cannot finish a sign-in
+   * (nor the reverse), and asking for one does not void the other.
+   */
+  async function sendSignInSms(userId: string, meta: RequestMeta, purpose: SmsPurpose = 'mfa_sms') {
     await limits.consume('smsSendPerAccount', userId);
     const factor = (await confirmedFactors(db, userId)).find((f) => f.type === 'sms');
     if (!factor?.phone) throw new AppError('mfa_method_unavailable');
     const now = clock.now();
     await db.transaction().execute(async (trx) => {
-      const code = await issueCode(trx, rt.secretKey, userId, 'mfa_sms', now, SMS_CODE_TTL_MS);
+      const code = await issueCode(trx, rt.secretKey, userId, purpose, now, SMS_CODE_TTL_MS);
       await enqueueSms(trx, texts.signInCode(factor.phone!, code), now);
       // A new code replaces the pending one (like resend-otp): a state change, audited.
       await audit(trx, meta, userId, 'mfa.sms_code_sent', { factor_id: factor.id }, now);
@@ -742,6 +748,7 @@ export function createMfaService(rt: Runtime, sessions: SessionService) {
           input.method as SecondFactorMethod,
           input.code!,
           now,
+          'step_up_sms',
         );
         if (!factor.ok) return factor;
         const recorded = await sessions.recordProof(trx, principal.sessionId, input.method);
@@ -764,7 +771,7 @@ export function createMfaService(rt: Runtime, sessions: SessionService) {
 
     /** Sends a step-up SMS code to the signed-in user's confirmed number. */
     sendStepUpSms: (principal: UserPrincipal, meta: RequestMeta) =>
-      sendSignInSms(principal.userId, meta),
+      sendSignInSms(principal.userId, meta, 'step_up_sms'),
   };
 
   async function finishStepUp(

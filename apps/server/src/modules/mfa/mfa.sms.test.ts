@@ -408,3 +408,39 @@ describe('SMS cost limits', () => {
     }
   });
 });
+
+describe('sign-in and step-up codes', () => {
+  it('are separate: a step-up code does not finish a sign-in, and a sign-in code does not step up', async () => {
+    const user = await ctx.signUp();
+    const { phone } = await enrolSms(ctx, sms, user);
+    const challenge = await loginChallenge(ctx, user);
+    await ctx.request('POST', '/v1/auth/mfa/sms', { body: { mfa_token: challenge.mfaToken } });
+    const signInCode = await lastSmsCode(ctx, sms, phone);
+    // Two different codes (a new step-up code voids only the previous step-up code).
+    let stepUpCode = signInCode;
+    while (stepUpCode === signInCode) {
+      const asked = await ctx.request('POST', '/v1/auth/step-up/sms', { token: user.accessToken });
+      expect(asked.status, asked.text).toBe(202);
+      stepUpCode = await lastSmsCode(ctx, sms, phone);
+    }
+    expectProblem(
+      await ctx.request('POST', '/v1/auth/step-up', {
+        token: user.accessToken,
+        body: { method: 'sms', code: signInCode },
+      }),
+      400,
+      'invalid_code',
+    );
+    expectProblem(
+      await verifyChallenge(ctx, challenge.mfaToken, 'sms', stepUpCode),
+      400,
+      'invalid_code',
+    );
+    expect((await verifyChallenge(ctx, challenge.mfaToken, 'sms', signInCode)).status).toBe(200);
+    const stepped = await ctx.request('POST', '/v1/auth/step-up', {
+      token: user.accessToken,
+      body: { method: 'sms', code: stepUpCode },
+    });
+    expect(stepped.status, stepped.text).toBe(200);
+  });
+});
