@@ -93,6 +93,41 @@ describe('values', () => {
     expect(loadConfig({ ACCOUNT_EXISTS_CHECK: value }).accountExistsCheck).toBe(expected);
   });
 
+  it('reads sign-in providers from their variables', () => {
+    const config = loadConfig({
+      GOOGLE_CLIENT_ID: 'g-id',
+      GOOGLE_CLIENT_SECRET: 'g-secret',
+      GITHUB_CLIENT_ID: 'gh-id',
+      GITHUB_CLIENT_SECRET: 'gh-secret',
+      GITHUB_URL: 'https://github.example.com/',
+      OIDC_PROVIDERS: 'Corp, okta-eu',
+      OIDC_CORP_ISSUER: 'https://sso.example.com',
+      OIDC_CORP_CLIENT_ID: 'c-id',
+      OIDC_CORP_CLIENT_SECRET: 'c-secret',
+      OIDC_CORP_DISPLAY_NAME: 'Example SSO',
+      OIDC_OKTA_EU_ISSUER: 'https://example.okta.com',
+      OIDC_OKTA_EU_CLIENT_ID: 'o-id',
+      OIDC_OKTA_EU_CLIENT_SECRET: 'o-secret',
+      CORS_ORIGINS: 'https://console.example.com, https://admin.example.com/',
+      OAUTH_RETURN_URLS: 'https://console.example.com/after-login',
+    });
+    expect(config.oauthProviders.map((p) => [p.id, p.kind, p.displayName])).toEqual([
+      ['google', 'oidc', 'Google'],
+      ['github', 'github', 'GitHub'],
+      ['oidc:corp', 'oidc', 'Example SSO'],
+      ['oidc:okta-eu', 'oidc', 'okta-eu'],
+    ]);
+    expect(config.oauthProviders[0]!.issuer).toBe('https://accounts.google.com');
+    expect(config.oauthProviders[1]!.webUrl).toBe('https://github.example.com');
+    expect(config.corsOrigins).toEqual([
+      'https://console.example.com',
+      'https://admin.example.com',
+    ]);
+    expect(config.oauthReturnUrls).toEqual(['https://console.example.com/after-login']);
+    expect(loadConfig({}).oauthProviders).toEqual([]);
+    expect(loadConfig({}).stepUpMaxAge).toBe(600);
+  });
+
   it('accepts SMTP and SMS endpoints', () => {
     const config = loadConfig({
       SMTP_URL: 'smtps://user:pass@mail.example.com:465',
@@ -132,11 +167,35 @@ describe('a bad variable', () => {
     ['MAIL_FROM', 'nobody'],
     ['SECRET_KEY', 'short'],
     ['SIGNING_KEY', 'not a pem'],
+    ['STEP_UP_MAX_AGE', '10'],
+    ['CORS_ORIGINS', 'https://console.example.com/app'],
+    ['CORS_ORIGINS', '*'],
+    ['OAUTH_RETURN_URLS', 'javascript:alert(1)'],
+    ['OIDC_PROVIDERS', 'google'],
+    ['OIDC_PROVIDERS', 'bad name'],
   ])('%s=%j is refused with one line naming it', (name, value) => {
     const problems = problemsOf({ [name]: value });
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(new RegExp(`^invalid ${name}: \\S`));
     expect(problems[0]).not.toContain('\n');
+  });
+
+  it('names the missing half of a client id and secret pair', () => {
+    expect(problemsOf({ GOOGLE_CLIENT_ID: 'only-the-id' })).toEqual([
+      'invalid GOOGLE_CLIENT_SECRET: must be set when GOOGLE_CLIENT_ID is',
+    ]);
+    expect(problemsOf({ GITHUB_CLIENT_SECRET: 'only-the-secret' })).toEqual([
+      'invalid GITHUB_CLIENT_ID: must be set when GITHUB_CLIENT_SECRET is',
+    ]);
+  });
+
+  it('needs the issuer and client of each generic OpenID Connect provider', () => {
+    expect(problemsOf({ OIDC_PROVIDERS: 'corp' })).toEqual([
+      expect.stringMatching(/^invalid OIDC_CORP_ISSUER: /),
+    ]);
+    expect(
+      problemsOf({ OIDC_PROVIDERS: 'corp', OIDC_CORP_ISSUER: 'https://sso.example.com' }),
+    ).toEqual([expect.stringMatching(/^invalid OIDC_CORP_CLIENT_ID: /)]);
   });
 
   it('names the bad entry of a TRUST_PROXY list', () => {

@@ -55,6 +55,34 @@ function isHttpUrl(value: string): boolean {
   }
 }
 
+/**
+ * A comma-separated list variable: trimmed entries, empty ones dropped; every entry must pass
+ * `valid`, else one message naming the bad entries (`describe` says what they must be).
+ */
+const commaList = (
+  valid: (entry: string) => boolean,
+  describe: (bad: string[]) => string,
+  normalize = (e: string) => e,
+) =>
+  z
+    .string()
+    .optional()
+    .transform((v) =>
+      v
+        ? v
+            .split(',')
+            .map((e) => normalize(e.trim()))
+            .filter(Boolean)
+        : [],
+    )
+    .check((ctx) => {
+      const bad = ctx.value.filter((entry) => !valid(entry));
+      if (bad.length > 0)
+        ctx.issues.push({ code: 'custom', input: ctx.value, message: describe(bad) });
+    });
+
+const quoted = (bad: string[]) => bad.map((b) => JSON.stringify(b)).join(', ');
+
 /** One configured sign-in provider (Google, GitHub or a generic OpenID Connect issuer). */
 export interface OAuthProviderConfig {
   /** google | github | oidc:<name>: the login method name, the path segment and the identity's provider */
@@ -113,26 +141,11 @@ const EnvSchema = z.object({
    * (also `loopback`, `linklocal`, `uniquelocal`). Checked here: Fastify would otherwise throw
    * at start with a stack trace.
    */
-  TRUST_PROXY: z
-    .string()
-    .optional()
-    .transform((v) =>
-      v
-        ? v
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean)
-        : [],
-    )
-    .check((ctx) => {
-      const bad = ctx.value.filter((entry) => !isProxyAddress(entry));
-      if (bad.length > 0)
-        ctx.issues.push({
-          code: 'custom',
-          input: ctx.value,
-          message: `${bad.map((b) => JSON.stringify(b)).join(', ')} ${bad.length > 1 ? 'are not IP addresses or CIDR ranges' : 'is not an IP address or CIDR range'}`,
-        });
-    }),
+  TRUST_PROXY: commaList(
+    isProxyAddress,
+    (bad) =>
+      `${quoted(bad)} ${bad.length > 1 ? 'are not IP addresses or CIDR ranges' : 'is not an IP address or CIDR range'}`,
+  ),
   ACCOUNT_EXISTS_CHECK: flag(true),
   ACCESS_TOKEN_TTL: integer(600, 60, 3600, 'a number of seconds'),
   SESSION_TTL: integer(30 * 24 * 3600, 300, 365 * 24 * 3600, 'a number of seconds'),
@@ -171,50 +184,15 @@ const EnvSchema = z.object({
   /** How recent a sign-in or factor must be for sensitive acts (step-up), in seconds. */
   STEP_UP_MAX_AGE: integer(600, 60, 24 * 3600, 'a number of seconds'),
   /** Comma-separated origins (https://console.example.com) allowed to call the API from a browser. */
-  CORS_ORIGINS: z
-    .string()
-    .optional()
-    .transform((v) =>
-      v
-        ? v
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean)
-        : [],
-    )
-    .check((ctx) => {
-      const bad = ctx.value.filter((o) => !isOrigin(o));
-      if (bad.length > 0)
-        ctx.issues.push({
-          code: 'custom',
-          input: ctx.value,
-          message: `${bad.map((b) => JSON.stringify(b)).join(', ')}: each must be an origin such as https://console.example.com`,
-        });
-    }),
+  CORS_ORIGINS: commaList(
+    isOrigin,
+    (bad) => `${quoted(bad)}: each must be an origin such as https://console.example.com`,
+  ),
   /**
    * Where an OAuth sign-in may send the browser back to: comma-separated origins or URL
    * prefixes. PUBLIC_URL's origin is always allowed.
    */
-  OAUTH_RETURN_URLS: z
-    .string()
-    .optional()
-    .transform((v) =>
-      v
-        ? v
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean)
-        : [],
-    )
-    .check((ctx) => {
-      const bad = ctx.value.filter((u) => !isHttpUrl(u));
-      if (bad.length > 0)
-        ctx.issues.push({
-          code: 'custom',
-          input: ctx.value,
-          message: `${bad.map((b) => JSON.stringify(b)).join(', ')}: each must be an http(s) URL`,
-        });
-    }),
+  OAUTH_RETURN_URLS: commaList(isHttpUrl, (bad) => `${quoted(bad)}: each must be an http(s) URL`),
   GOOGLE_CLIENT_ID: z.string().optional(),
   GOOGLE_CLIENT_SECRET: z.string().optional(),
   /** Google's issuer; change it only to point at a stand-in (tests) */
@@ -232,28 +210,11 @@ const EnvSchema = z.object({
     .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
     .default('https://api.github.com'),
   /** Comma-separated names of generic OpenID Connect providers, each configured by OIDC_<NAME>_* */
-  OIDC_PROVIDERS: z
-    .string()
-    .optional()
-    .transform((v) =>
-      v
-        ? v
-            .split(',')
-            .map((s) => s.trim().toLowerCase())
-            .filter(Boolean)
-        : [],
-    )
-    .check((ctx) => {
-      const bad = ctx.value.filter(
-        (n) => !/^[a-z0-9_-]{1,40}$/.test(n) || n === 'google' || n === 'github',
-      );
-      if (bad.length > 0)
-        ctx.issues.push({
-          code: 'custom',
-          input: ctx.value,
-          message: `${bad.map((b) => JSON.stringify(b)).join(', ')}: names are 1–40 of a-z, 0-9, _ and -, and not google or github`,
-        });
-    }),
+  OIDC_PROVIDERS: commaList(
+    (n) => /^[a-z0-9_-]{1,40}$/.test(n) && n !== 'google' && n !== 'github',
+    (bad) => `${quoted(bad)}: names are 1–40 of a-z, 0-9, _ and -, and not google or github`,
+    (n) => n.toLowerCase(),
+  ),
   /** Days to keep audit events; older ones are removed hourly, leaving a verifiable checkpoint. Unset: keep forever. */
   AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).optional(),
 });

@@ -104,6 +104,52 @@ export function createMfaService(rt: Runtime, sessions: SessionService) {
   const lockFactorsOf = (trx: Transaction<DB>, userId: string) =>
     findUserByIdForUpdate(trx, userId, rt.dialect);
 
+  /**
+   * One pending enrolment per type at a time: a new one replaces an unconfirmed one, and none
+   * starts while a confirmed factor of the type exists. Two requests at once (a double click)
+   * must not both insert: the user's factors are locked first (lockFactorsOf).
+   */
+  async function insertPendingFactor(
+    trx: Transaction<DB>,
+    userId: string,
+    factor: {
+      id: string;
+      type: MfaFactorsTable['type'];
+      secret_sealed: string | null;
+      phone: string | null;
+      now: number;
+    },
+  ) {
+    await lockFactorsOf(trx, userId);
+    if (await hasConfirmed(trx, userId, factor.type))
+      throw new AppError(
+        'factor_exists',
+        factor.type === 'totp'
+          ? 'Remove the current authenticator first'
+          : 'Remove the current phone number first',
+      );
+    await trx
+      .deleteFrom('mfa_factors')
+      .where('user_id', '=', userId)
+      .where('type', '=', factor.type)
+      .where('confirmed_at', 'is', null)
+      .execute();
+    await trx
+      .insertInto('mfa_factors')
+      .values({
+        id: factor.id,
+        user_id: userId,
+        type: factor.type,
+        secret_sealed: factor.secret_sealed,
+        phone: factor.phone,
+        confirmed_at: null,
+        last_used_step: null,
+        last_used_at: null,
+        created_at: factor.now,
+      })
+      .execute();
+  }
+
   /** The second factors a user can answer a challenge with, strongest first. */
   async function methodsOf(ex: Executor, userId: string): Promise<SecondFactorMethod[]> {
     const factors = await confirmedFactors(ex, userId);
@@ -336,31 +382,13 @@ export function createMfaService(rt: Runtime, sessions: SessionService) {
       const now = clock.now();
       const id = newId('mfa', now);
       await db.transaction().execute(async (trx) => {
-        // One pending enrolment at a time: a new one replaces an unconfirmed one. Two requests
-        // at once (a double click) must not both insert: see lockFactorsOf.
-        await lockFactorsOf(trx, user.id);
-        if (await hasConfirmed(trx, user.id, 'totp'))
-          throw new AppError('factor_exists', 'Remove the current authenticator first');
-        await trx
-          .deleteFrom('mfa_factors')
-          .where('user_id', '=', user.id)
-          .where('type', '=', 'totp')
-          .where('confirmed_at', 'is', null)
-          .execute();
-        await trx
-          .insertInto('mfa_factors')
-          .values({
-            id,
-            user_id: user.id,
-            type: 'totp',
-            secret_sealed: sealSecret(rt.secretKey, SEAL_PURPOSE, secret),
-            phone: null,
-            confirmed_at: null,
-            last_used_step: null,
-            last_used_at: null,
-            created_at: now,
-          })
-          .execute();
+        await insertPendingFactor(trx, user.id, {
+          id,
+          type: 'totp',
+          secret_sealed: sealSecret(rt.secretKey, SEAL_PURPOSE, secret),
+          phone: null,
+          now,
+        });
         await audit(trx, meta, user.id, 'mfa.totp_enrolment_started', { factor_id: id }, now);
       });
       return { factor_id: id, secret, otpauth_uri: uri, qr_code: qr };
@@ -436,29 +464,13 @@ export function createMfaService(rt: Runtime, sessions: SessionService) {
       const now = clock.now();
       const id = newId('mfa', now);
       await db.transaction().execute(async (trx) => {
-        await lockFactorsOf(trx, user.id);
-        if (await hasConfirmed(trx, user.id, 'sms'))
-          throw new AppError('factor_exists', 'Remove the current phone number first');
-        await trx
-          .deleteFrom('mfa_factors')
-          .where('user_id', '=', user.id)
-          .where('type', '=', 'sms')
-          .where('confirmed_at', 'is', null)
-          .execute();
-        await trx
-          .insertInto('mfa_factors')
-          .values({
-            id,
-            user_id: user.id,
-            type: 'sms',
-            secret_sealed: null,
-            phone,
-            confirmed_at: null,
-            last_used_step: null,
-            last_used_at: null,
-            created_at: now,
-          })
-          .execute();
+        await insertPendingFactor(trx, user.id, {
+          id,
+          type: 'sms',
+          secret_sealed: null,
+          phone,
+          now,
+        });
         const code = await issueCode(trx, rt.secretKey, user.id, 'sms_enrol', now, SMS_CODE_TTL_MS);
         await enqueueSms(trx, texts.confirmPhone(phone, code), now);
         await audit(trx, meta, user.id, 'mfa.sms_enrolment_started', { factor_id: id }, now);
