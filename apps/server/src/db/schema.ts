@@ -58,6 +58,13 @@ export interface PasswordResetsTable {
   user_id: string;
   expires_at: number;
   consumed_at: number | null;
+  /**
+   * verify_email codes issued by a registration: the credentials submitted with it, applied
+   * when this code is verified (null for codes sent without a registration, e.g. resend)
+   */
+  password_hash?: string | null;
+  first_name?: string | null;
+  last_name?: string | null;
   created_at: number;
 }
 
@@ -156,6 +163,10 @@ export interface SigningKeysTable {
   public_jwk: string;
   private_pem: string;
   created_at: number;
+  /** the pair this rotation answered, sealed, kept only for the reuse grace window */
+  successor_sealed?: string | null;
+  /** end of that window: past it the sealed pair is erased and a reuse revokes the session */
+  successor_until?: number | null;
   /** when set, the key signs nothing new and leaves the JWKS after this time */
   retired_at: number | null;
 }
@@ -189,6 +200,8 @@ export interface AuditEventsTable {
   action: string;
   target_type: string | null;
   target_id: string | null;
+  /** the subject once delivered or given up: without the one-time code it may carry */
+  subject_at_rest?: string | null;
   ip: string | null;
   user_agent: string | null;
   request_id: string | null;

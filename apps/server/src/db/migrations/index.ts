@@ -5,6 +5,7 @@ import * as organizations from './20261122_0002_organizations';
 import * as invitations from './20261122_0003_invitations';
 import * as keysAndAudit from './20261122_0004_keys_and_audit_chain';
 import * as signIn from './20261122_0005_sign_in';
+import * as identityHardening from './20261202_0006_identity_hardening';
 
 export interface DialectMigration {
   up(db: Kysely<unknown>, dialect: Dialect): Promise<void>;
@@ -21,4 +22,5 @@ export const migrations: Record<string, DialectMigration> = {
   '20261122_0003_invitations': invitations,
   '20261122_0004_keys_and_audit_chain': keysAndAudit,
   '20261122_0005_sign_in': signIn,
+  '20261202_0006_identity_hardening': identityHardening,
 };

@@ -12,7 +12,7 @@ import type { SessionService } from '../sessions/sessions.service';
 import {
   findUserByEmail,
   findUserById,
-  insertUser,
+  insertUserIfAbsent,
   type UserRow,
   updateUser,
 } from '../users/users.repo';
@@ -63,23 +63,26 @@ export function createAuthService(rt: Runtime, sessions: SessionService, mfa: Mf
       () => false,
     );
     const now = clock.now();
+    const credentials = {
+      password_hash: passwordHash,
+      first_name: input.first_name,
+      last_name: input.last_name,
+    };
     await db.transaction().execute(async (trx) => {
-      const existing = await findUserByEmail(trx, input.email);
-      if (!existing) {
+      // Insert-if-absent, not check-then-insert: of concurrent registrations of one new address
+      // exactly one creates the account and the others take the existing-address path below,
+      // with the same answer (issue 10 #7; a 500 on PostgreSQL before).
+      const id = newId('usr', now);
+      const created = await insertUserIfAbsent(
+        trx,
+        { id, email: input.email, ...credentials },
+        now,
+      );
+      if (created) {
         // A new account always gets its code, cooldown or not: without it nobody could verify.
-        const id = newId('usr', now);
-        await insertUser(
-          trx,
-          {
-            id,
-            email: input.email,
-            password_hash: passwordHash,
-            first_name: input.first_name,
-            last_name: input.last_name,
-          },
-          now,
-        );
-        const code = await issueCode(trx, rt.secretKey, id, 'verify_email', now);
+        const code = await issueCode(trx, rt.secretKey, id, 'verify_email', now, undefined, {
+          credentials,
+        });
         await enqueueEmail(trx, mails.verifyEmail(input.email, input.first_name, code), now);
         await insertAuditEvent(
           trx,
@@ -89,14 +92,28 @@ export function createAuthService(rt: Runtime, sessions: SessionService, mfa: Mf
         );
         return;
       }
+      const existing = await findUserByEmail(trx, input.email);
       // The address exists: say nothing different to the caller; tell the owner by mail (once
       // per cooldown; during it, the code or notice already sent stands).
-      if (!mayMail) return;
-      // An unverified account gets a fresh code (its password is NOT replaced: whoever
-      // registered first keeps theirs until the mailbox owner resets it).
+      if (!existing || !mayMail) return;
+      // An unverified account gets a code of its own for THIS registration, bound to the password
+      // and names submitted with it, and earlier registrations' codes stay live: whichever code
+      // reaches the mailbox and is verified decides the password and names (issue 10 #1). A
+      // stranger who registered the address first (or registers it again later) cannot have
+      // their password survive the owner's proof; nobody signs in with a password before it.
       if (existing.email_verified_at === null) {
-        const code = await issueCode(trx, rt.secretKey, existing.id, 'verify_email', now);
-        await enqueueEmail(trx, mails.verifyEmail(existing.email, existing.first_name, code), now);
+        const code = await issueCode(
+          trx,
+          rt.secretKey,
+          existing.id,
+          'verify_email',
+          now,
+          undefined,
+          { credentials, keepEarlier: true },
+        );
+        // Greeted with the names of this registration: a mailbox owner who did not submit them
+        // sees at once that the code is not theirs.
+        await enqueueEmail(trx, mails.verifyEmail(existing.email, input.first_name, code), now);
         return;
       }
       await enqueueEmail(
@@ -126,7 +143,30 @@ export function createAuthService(rt: Runtime, sessions: SessionService, mfa: Mf
     const result = await db.transaction().execute(async (trx) => {
       const check = await checkCode(trx, rt.secretKey, user.id, 'verify_email', input.code, now);
       if (!check.ok) return check;
-      await updateUser(trx, user.id, { email_verified_at: now, updated_at: now });
+      // The proof decides the credentials (issue 10 #1): a code issued by a registration applies
+      // the password and names submitted with it; a code without one (resend-otp) proves the
+      // mailbox but carries no password, so whatever password the account held is dropped (it
+      // was chosen by someone who had not proven the address) and the user, signed in by this
+      // answer, sets one with POST /v1/auth/password/set.
+      await updateUser(trx, user.id, {
+        email_verified_at: now,
+        updated_at: now,
+        ...(check.credentials ?? { password_hash: null }),
+      });
+      // Every other pending registration of the address ends here, with the credentials it held.
+      await trx
+        .updateTable('one_time_codes')
+        .set({ consumed_at: now })
+        .where('user_id', '=', user.id)
+        .where('purpose', '=', 'verify_email')
+        .where('consumed_at', 'is', null)
+        .execute();
+      await trx
+        .updateTable('one_time_codes')
+        .set({ password_hash: null, first_name: null, last_name: null })
+        .where('user_id', '=', user.id)
+        .where('purpose', '=', 'verify_email')
+        .execute();
       await insertAuditEvent(
         trx,
         meta,
@@ -134,6 +174,7 @@ export function createAuthService(rt: Runtime, sessions: SessionService, mfa: Mf
           actor: { type: 'user', id: user.id },
           action: 'user.email_verified',
           target: { type: 'user', id: user.id },
+          changes: { credentials: check.credentials ? 'registration' : 'none' },
         },
         now,
       );

@@ -10,7 +10,25 @@ export const SMS_CODE_TTL_MS = 5 * 60 * 1000;
 
 type Purpose = OneTimeCodesTable['purpose'];
 
-/** Issues a fresh code, voiding any earlier unused code for the same purpose. Returns the code to send. */
+/**
+ * The credentials submitted with a registration, kept with the verify_email code issued for it:
+ * verifying that code applies them (issue 10 #1), so only the registration whose code reached
+ * the mailbox decides the password and names.
+ */
+export interface PendingCredentials {
+  password_hash: string;
+  first_name: string;
+  last_name: string;
+}
+
+/** At most this many live codes of one purpose are compared (registrations, each its own code). */
+const MAX_LIVE_CODES = 10;
+
+/**
+ * Issues a fresh code and returns it (to send). By default it voids any earlier unused code for
+ * the same purpose; `keepEarlier` leaves them live (a second registration of an unverified
+ * address must not void the first one's code: each binds its own credentials).
+ */
 export async function issueCode(
   trx: Transaction<DB>,
   secretKey: string,
@@ -18,14 +36,16 @@ export async function issueCode(
   purpose: Purpose,
   now: number,
   ttlMs: number = OTP_TTL_MS,
+  options: { credentials?: PendingCredentials; keepEarlier?: boolean } = {},
 ) {
-  await trx
-    .updateTable('one_time_codes')
-    .set({ consumed_at: now })
-    .where('user_id', '=', userId)
-    .where('purpose', '=', purpose)
-    .where('consumed_at', 'is', null)
-    .execute();
+  if (!options.keepEarlier)
+    await trx
+      .updateTable('one_time_codes')
+      .set({ consumed_at: now })
+      .where('user_id', '=', userId)
+      .where('purpose', '=', purpose)
+      .where('consumed_at', 'is', null)
+      .execute();
   const code = randomOtp();
   await trx
     .insertInto('one_time_codes')
@@ -39,13 +59,16 @@ export async function issueCode(
       expires_at: now + ttlMs,
       consumed_at: null,
       created_at: now,
+      password_hash: options.credentials?.password_hash ?? null,
+      first_name: options.credentials?.first_name ?? null,
+      last_name: options.credentials?.last_name ?? null,
     })
     .execute();
   return code;
 }
 
 export type CodeCheck =
-  | { ok: true }
+  | { ok: true; credentials: PendingCredentials | null }
   | {
       ok: false;
       reason: 'invalid_code' | 'code_expired' | 'too_many_attempts';
@@ -53,9 +76,10 @@ export type CodeCheck =
     };
 
 /**
- * Checks a code. Every check first spends an attempt with a guarded UPDATE, *then* compares:
- * so a burst of parallel guesses gets no more than the allowed number of comparisons. The
- * right code is consumed by a second guarded UPDATE, so two concurrent correct submissions
+ * Checks a code against every live code of the purpose (usually one; a verify_email may have one
+ * per registration). Every check first spends an attempt on each with one guarded UPDATE, *then*
+ * compares: so a burst of parallel guesses gets no more than the allowed number of comparisons.
+ * The right code is consumed by a second guarded UPDATE, so two concurrent correct submissions
  * cannot both win. The caller commits even on failure (the spent attempt must stick).
  */
 export async function checkCode(
@@ -66,50 +90,77 @@ export async function checkCode(
   code: string,
   now: number,
 ): Promise<CodeCheck> {
-  const row = await trx
+  const rows = await trx
     .selectFrom('one_time_codes')
     .selectAll()
     .where('user_id', '=', userId)
     .where('purpose', '=', purpose)
     .where('consumed_at', 'is', null)
+    .where('expires_at', '>', now)
     .orderBy('created_at', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  if (!row || row.expires_at <= now) return { ok: false, reason: 'code_expired' };
+    .limit(MAX_LIVE_CODES)
+    .execute();
+  if (rows.length === 0) return { ok: false, reason: 'code_expired' };
   const spent = await trx
     .updateTable('one_time_codes')
     .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
-    .where('id', '=', row.id)
-    .where('attempts', '<', row.max_attempts)
+    .where(
+      'id',
+      'in',
+      rows.map((r) => r.id),
+    )
+    .whereRef('attempts', '<', 'max_attempts')
     .where('consumed_at', 'is', null)
-    .returning('attempts')
-    .executeTakeFirst();
-  if (!spent) {
-    // Either the attempts ran out, or another request consumed (or a new code voided) this one
+    .returning(['id', 'attempts'])
+    .execute();
+  if (spent.length === 0) {
+    // Either the attempts ran out, or another request consumed (or a new code voided) these
     // between our read and this update: on PostgreSQL the UPDATE re-checks its WHERE after the
     // other transaction commits. Tell them apart, so the loser of two simultaneous right answers
     // hears "used" (code_expired), not a misleading too_many_attempts.
     const current = await trx
       .selectFrom('one_time_codes')
       .select('consumed_at')
-      .where('id', '=', row.id)
-      .executeTakeFirst();
-    return current?.consumed_at != null
+      .where(
+        'id',
+        'in',
+        rows.map((r) => r.id),
+      )
+      .execute();
+    return current.every((c) => c.consumed_at != null)
       ? { ok: false, reason: 'code_expired' }
       : { ok: false, reason: 'too_many_attempts' };
   }
-  if (!safeEqualHex(hmacCode(secretKey, `${purpose}:${userId}`, code), row.code_hash)) {
-    const attemptsLeft = row.max_attempts - Number(spent.attempts);
+  const expected = hmacCode(secretKey, `${purpose}:${userId}`, code);
+  let matched: (typeof rows)[number] | undefined;
+  let attemptsLeft = 0;
+  for (const s of spent) {
+    const row = rows.find((r) => r.id === s.id)!;
+    // Every candidate is compared (no early exit), each in constant time.
+    if (safeEqualHex(expected, row.code_hash) && !matched) matched = row;
+    attemptsLeft = Math.max(attemptsLeft, row.max_attempts - Number(s.attempts));
+  }
+  if (!matched)
     return attemptsLeft > 0
       ? { ok: false, reason: 'invalid_code', attemptsLeft }
       : { ok: false, reason: 'too_many_attempts' };
-  }
   const consumed = await trx
     .updateTable('one_time_codes')
     .set({ consumed_at: now })
-    .where('id', '=', row.id)
+    .where('id', '=', matched.id)
     .where('consumed_at', 'is', null)
     .returning('id')
     .executeTakeFirst();
-  return consumed ? { ok: true } : { ok: false, reason: 'code_expired' };
+  if (!consumed) return { ok: false, reason: 'code_expired' };
+  return {
+    ok: true,
+    credentials:
+      matched.password_hash != null
+        ? {
+            password_hash: matched.password_hash,
+            first_name: matched.first_name ?? '',
+            last_name: matched.last_name ?? '',
+          }
+        : null,
+  };
 }

@@ -51,6 +51,39 @@ export async function insertUser(
     .execute();
 }
 
+/**
+ * Inserts the user unless the address is taken; returns whether it did. One statement decides,
+ * so two concurrent registrations of one new address cannot both pass a check and then hit
+ * users_email_key (a 500 on PostgreSQL; issue 10 #7): the loser sees the winner's row instead.
+ */
+export async function insertUserIfAbsent(
+  db: Executor,
+  user: Pick<UserRow, 'id' | 'email' | 'first_name' | 'last_name' | 'password_hash'>,
+  now: number,
+): Promise<boolean> {
+  const inserted = await db
+    .insertInto('users')
+    .values({
+      mobile: null,
+      timezone: null,
+      status: 'active',
+      email_verified_at: null,
+      user_settings: '{}',
+      user_metadata: '{}',
+      avatar_id: null,
+      is_platform_admin: 0,
+      managed_by_org_id: null,
+      last_login_at: null,
+      created_at: now,
+      updated_at: now,
+      ...user,
+    })
+    .onConflict((oc) => oc.column('email').doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  return inserted !== undefined;
+}
+
 export const updateUser = (db: Executor, id: string, changes: Partial<Omit<UserRow, 'id'>>) =>
   db.updateTable('users').set(changes).where('id', '=', id).executeTakeFirst();
 
