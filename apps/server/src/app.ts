@@ -137,7 +137,7 @@ function createServices(rt: Runtime) {
   const setup = createSetupService(rt, sessions);
   const access = createAccessService(rt, { expireSession: sessions.expire });
   sessions.useOrganizationJudge((session, principal) =>
-    access.sessionRefusal(principal, session.current_org_id!),
+    access.organizationRefusal(principal, session.current_org_id!),
   );
   const organizations = createOrganizationService(rt, access);
   const accounts = createAccountService(rt, access);
@@ -146,6 +146,7 @@ function createServices(rt: Runtime) {
   const invitations = createInvitationService(rt, access, members, sessions);
   const apiKeys = createApiKeyService(rt, access);
   const audit = createAuditService(rt);
+  // A refresh judges the session's organization exactly as a switch does (issue 10 #2).
   const admin = createAdminService(rt, access, sessions);
   return {
     sessions,
@@ -219,7 +220,13 @@ export async function createApp(deps: AppDeps): Promise<Gatehouse> {
     bus,
     caches,
     keys,
-    tokens: new AccessTokens(keys, config.publicUrl, config.accessTokenTtl, now),
+    tokens: new AccessTokens(
+      keys,
+      config.publicUrl,
+      config.accessTokenTtl,
+      now,
+      config.accessTokenAudience,
+    ),
     hasher: createPasswordHasher(config.argon2),
     limits: createRateLimits({ redis, scale: deps.rateLimitScale }),
     secretKey,

@@ -39,6 +39,17 @@ describe('defaults', () => {
     });
   });
 
+  // @see issue 10 #14 and #23
+  it('accepts a just-rotated refresh token for 30 s and names access tokens for gatehouse', () => {
+    expect(loadConfig({})).toMatchObject({
+      refreshReuseGraceSeconds: 30,
+      accessTokenAudience: 'gatehouse',
+    });
+    expect(
+      loadConfig({ REFRESH_REUSE_GRACE_SECONDS: '0', ACCESS_TOKEN_AUDIENCE: 'https://api.example.com' }),
+    ).toMatchObject({ refreshReuseGraceSeconds: 0, accessTokenAudience: 'https://api.example.com' });
+  });
+
   it('leaves mail, SMS, Redis, keys and secrets unconfigured', () => {
     const config = loadConfig({});
     expect(config.smtpUrl).toBeUndefined();
@@ -168,6 +179,11 @@ describe('a bad variable', () => {
     ['SECRET_KEY', 'short'],
     ['SIGNING_KEY', 'not a pem'],
     ['STEP_UP_MAX_AGE', '10'],
+    // @see issue 10 #14 and #23 (refresh reuse grace, access token audience)
+    ['REFRESH_REUSE_GRACE_SECONDS', '-1'],
+    ['REFRESH_REUSE_GRACE_SECONDS', '301'],
+    ['REFRESH_REUSE_GRACE_SECONDS', 'soon'],
+    ['ACCESS_TOKEN_AUDIENCE', 'two words'],
     ['CORS_ORIGINS', 'https://console.example.com/app'],
     ['CORS_ORIGINS', '*'],
     ['OAUTH_RETURN_URLS', 'javascript:alert(1)'],

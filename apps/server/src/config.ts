@@ -154,6 +154,17 @@ const EnvSchema = z.object({
    * database. Escaped newlines (`\n`, as env files often carry them) are accepted.
    */
   SIGNING_KEY: z
+  /**
+   * Seconds during which a just-rotated refresh token is accepted again and answers the same new
+   * pair (two tabs refreshing together, a retry whose answer was lost); 0 turns the grace off.
+   * Outside it, a reuse revokes the session (issue 10 #14).
+   */
+  REFRESH_REUSE_GRACE_SECONDS: integer(30, 0, 300, 'a number of seconds'),
+  /** The `aud` claim of access tokens, checked when they are verified (issue 10 #23). */
+  ACCESS_TOKEN_AUDIENCE: z
+    .string()
+    .regex(/^[\x21-\x7e]{1,200}$/, 'must be 1–200 printable characters without spaces')
+    .default('gatehouse'),
     .string()
     .optional()
     .transform((v) => v?.replace(/\\n/g, '\n'))
@@ -278,6 +289,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   const e = parsed.data;
+  refreshReuseGraceSeconds: number;
+  accessTokenAudience: string;
   const providers = oauthProvidersFrom(e, given);
   if (providers.problems.length > 0) throw new ConfigError(providers.problems);
   const dataDir = path.resolve(e.DATA_DIR);
@@ -363,6 +376,8 @@ function oauthProvidersFrom(
     if (!issuer || !isHttpUrl(issuer)) {
       problems.push(`invalid ${prefix}_ISSUER: must be the provider's issuer URL`);
       continue;
+    refreshReuseGraceSeconds: e.REFRESH_REUSE_GRACE_SECONDS,
+    accessTokenAudience: e.ACCESS_TOKEN_AUDIENCE,
     }
     const client = pair(`${prefix}_CLIENT_ID`, `${prefix}_CLIENT_SECRET`);
     if (!client) {

@@ -220,3 +220,36 @@ describe('signing key rotation', () => {
     }
   });
 });
+
+// @see issue 10 #23: access tokens name their audience, and the SDK checks it
+describe('verifyAccessToken and the audience', () => {
+  it('accepts the default audience Gatehouse signs for', async () => {
+    const user = await served.ctx.signUp();
+    const who = await verifyAccessToken(user.accessToken, { ...options(), audience: 'gatehouse' });
+    expect(who.userId).toBe(user.userId);
+  });
+
+  it('refuses a token when the service expects another audience', async () => {
+    const user = await served.ctx.signUp();
+    const error = await refusal(
+      verifyAccessToken(user.accessToken, { ...options(), audience: 'billing-service' }),
+    );
+    expect(error).toMatchObject({ status: 401, code: 'invalid_token' });
+    expect(error.detail).toMatch(/"aud"/);
+  });
+
+  it('refuses a token signed without an audience', async () => {
+    const user = await served.ctx.signUp();
+    const { kid } = headerOf(user.accessToken);
+    const key = served.ctx.gatehouse.rt.keys.byKid(kid!);
+    const noAud = await new SignJWT({ sid: user.sessionId, org: null, amr: ['pwd'] })
+      .setProtectedHeader({ alg: 'ES256', kid: kid!, typ: 'at+jwt' })
+      .setIssuer(ISSUER)
+      .setSubject(user.userId)
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(key!.privateKey);
+    const error = await refusal(verifyAccessToken(noAud, options()));
+    expect(error.detail).toMatch(/"aud"/);
+  });
+});

@@ -10,10 +10,17 @@ import { GatehouseError } from './errors';
 /** Access tokens are signed with ES256 and typed `at+jwt` (RFC 9068); nothing else is accepted. */
 const ALGORITHMS = ['ES256'];
 const TOKEN_TYPE = 'at+jwt';
+/** Gatehouse's default ACCESS_TOKEN_AUDIENCE. */
+export const DEFAULT_AUDIENCE = 'gatehouse';
 
 export interface VerifyAccessTokenOptions {
   /** the issuer Gatehouse signs with: its `PUBLIC_URL`, e.g. `https://id.example.com` */
   issuer: string;
+  /**
+   * The audience the token must name (`aud`): Gatehouse's ACCESS_TOKEN_AUDIENCE, default
+   * `gatehouse`. A token without it, or for another audience, is refused.
+   */
+  audience?: string;
   /** where the keys are published; default `${baseUrl}/.well-known/jwks.json` */
   jwksUrl?: string | URL;
   /** where Gatehouse answers (when `jwksUrl` is not given) */
@@ -105,7 +112,7 @@ function isKeySetUnavailable(error: unknown): boolean {
  * Builds a verifier that keeps its key set between calls: the keys are fetched once, kept
  * (`cacheMaxAgeMs`), and fetched again when a token names a key id not in them (a rotation).
  *
- * This checks the token alone — signature, issuer, expiry, type. It does not see a session
+ * This checks the token alone — signature, issuer, audience, expiry, type. It does not see a session
  * revoked, a user suspended, or a member removed since the token was issued (up to its 10
  * minutes of life). Where that must bite at once, use `requirePermission` or `/v1/authz/check`.
  */
@@ -118,6 +125,7 @@ export function createAccessTokenVerifier(options: VerifyAccessTokenOptions): Ac
     try {
       const { payload } = await jwtVerify(token, keys, {
         issuer: options.issuer,
+        audience: options.audience ?? DEFAULT_AUDIENCE,
         algorithms: ALGORITHMS,
         typ: TOKEN_TYPE,
         requiredClaims: ['sub', 'exp', 'iat'],
@@ -170,6 +178,7 @@ export function verifyAccessToken(
   const key = JSON.stringify([
     jwksUrlOf(options).href,
     options.issuer,
+    options.audience ?? DEFAULT_AUDIENCE,
     options.cacheMaxAgeMs,
     options.cooldownMs,
     options.clockToleranceSeconds,

@@ -1,7 +1,11 @@
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { SIGNING_ALG, type SigningKeyStore } from './signing-keys';
 
-/** What an access token says. Standard claims plus the session and current organization. */
+/**
+ * What an access token says. Standard claims plus the session and current organization. Every
+ * token names its audience (`aud`, ACCESS_TOKEN_AUDIENCE): a verifier that checks it cannot be
+ * handed a token minted for another audience by the same issuer (issue 10 #23).
+ */
 export interface AccessClaims {
   sub: string;
   sid: string;
@@ -24,6 +28,7 @@ export class AccessTokens {
     private readonly issuer: string,
     private readonly ttlSeconds: number,
     private readonly now: () => number,
+    private readonly audience = 'gatehouse',
     private readonly maxCached = 50_000,
   ) {}
 
@@ -35,6 +40,7 @@ export class AccessTokens {
     return new SignJWT({ sid: claims.sid, org: claims.org, amr: claims.amr })
       .setProtectedHeader({ alg: SIGNING_ALG, kid: key.kid, typ: 'at+jwt' })
       .setIssuer(this.issuer)
+      .setAudience(this.audience)
       .setSubject(claims.sub)
       .setIssuedAt(iat)
       .setExpirationTime(iat + this.ttlSeconds)
@@ -65,6 +71,7 @@ export class AccessTokens {
         },
         {
           issuer: this.issuer,
+          audience: this.audience,
           algorithms: [SIGNING_ALG],
           typ: 'at+jwt',
           currentDate: new Date(this.now()),

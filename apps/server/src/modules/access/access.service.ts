@@ -326,6 +326,27 @@ export function createAccessService(
     const refusal = await sessionRefusal(actor, orgId, facts);
     if (refusal) throw refusal;
   }
+  /**
+   * Whether a session may carry `orgId` as its organization: the one judgement behind a switch
+   * and a refresh (issue 10 #2), so a token naming an organization is never issued to someone
+   * a switch would refuse — removed or suspended member, suspended or deleted organization, or
+   * a session its sign-in policies refuse. Answers the refusal, or null.
+   */
+  async function organizationRefusal(
+    actor: UserPrincipal,
+    orgId: string,
+  ): Promise<AppError | null> {
+    const member = await loadMember(orgId, actor.userId);
+    const org = await loadOrg(orgId);
+    if (!member || member.membershipStatus === null || !org)
+      return new AppError('not_found', 'No such organization, or you are not a member of it');
+    if (member.membershipStatus !== 'active')
+      return new AppError('forbidden', 'Your membership in this organization is suspended');
+    if (org.org.status !== 'active')
+      return new AppError('forbidden', 'The organization is suspended');
+    return sessionRefusal(actor, orgId, org);
+  }
+
 
   return {
     catalog,
@@ -460,3 +481,4 @@ export function grantProblem(problems: readonly GrantProblem[]): AppError {
 }
 
 export type AccessService = ReturnType<typeof createAccessService>;
+    organizationRefusal,

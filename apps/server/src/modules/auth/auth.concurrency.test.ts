@@ -18,7 +18,9 @@ import {
 
 let ctx: TestContext;
 beforeAll(async () => {
-  ctx = await createTestContext();
+  // Without the refresh reuse grace (issue 10 #14), so a refresh token is strictly single-use
+  // here; sessions.grace.test.ts covers the grace window.
+  ctx = await createTestContext({ env: { REFRESH_REUSE_GRACE_SECONDS: '0' } });
 });
 afterAll(async () => {
   await ctx?.close();

@@ -153,9 +153,13 @@ describe('refresh', () => {
     expect(second.body.refresh_token).not.toBe(first.body.refresh_token);
   });
 
+  /** Past the refresh reuse grace window (issue 10 #14; sessions.grace.test.ts covers it). */
+  const pastGrace = () => ctx.clock.advance(31_000);
+
   it('refuses a refresh token used a second time with refresh_token_reused', async () => {
     const user = await ctx.signUp();
     await refresh(user.refreshToken);
+    pastGrace();
     expectProblem(await refresh(user.refreshToken), 401, 'refresh_token_reused');
   });
 
@@ -163,6 +167,7 @@ describe('refresh', () => {
     const user = await ctx.signUp();
     const rotated = await refresh(user.refreshToken);
     expect((await me(rotated.body.access_token)).status).toBe(200);
+    pastGrace();
     await refresh(user.refreshToken);
     expectProblem(await me(rotated.body.access_token), 401, 'session_revoked');
   });
@@ -170,6 +175,7 @@ describe('refresh', () => {
   it('revokes the session on reuse: the rotated refresh token is refused too', async () => {
     const user = await ctx.signUp();
     const rotated = await refresh(user.refreshToken);
+    pastGrace();
     await refresh(user.refreshToken);
     expectProblem(await refresh(rotated.body.refresh_token), 401, 'session_revoked');
   });
@@ -178,6 +184,7 @@ describe('refresh', () => {
     const user = await ctx.signUp();
     const other = await login(user.email, user.password);
     await refresh(user.refreshToken);
+    pastGrace();
     await refresh(user.refreshToken);
     expect((await me(other.body.access_token)).status).toBe(200);
   });

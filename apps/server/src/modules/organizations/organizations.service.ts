@@ -359,16 +359,10 @@ export function createOrganizationService(rt: Runtime, access: AccessService) {
 
     /** Makes an organization the session's current one; the new access token carries it. */
     async switchTo(actor: UserPrincipal, orgId: string, meta: RequestMeta) {
-      const facts = await access.loadMember(orgId, actor.userId);
-      const org = await access.loadOrg(orgId);
-      if (!facts || facts.membershipStatus === null || !org)
-        throw new AppError('not_found', 'No such organization, or you are not a member of it');
-      if (facts.membershipStatus !== 'active')
-        throw new AppError('forbidden', 'Your membership in this organization is suspended');
-      if (org.org.status !== 'active')
-        throw new AppError('forbidden', 'The organization is suspended');
-      // A token naming this organization is issued only to a session its policies accept.
-      await access.enforcePolicies(actor, orgId, org);
+      // A token naming this organization is issued only to an active member of an active
+      // organization whose policies accept the session; a refresh judges by the same function.
+      const refusal = await access.organizationRefusal(actor, orgId);
+      if (refusal) throw refusal;
       // The session's current organization is state (api-access-check reports it): audited in
       // the same transaction as the change (issue 6: every state-changing route records an event).
       await db.transaction().execute(async (trx) => {

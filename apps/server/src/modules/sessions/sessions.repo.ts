@@ -38,6 +38,31 @@ export const findRefreshToken = (db: Executor, tokenHash: string) =>
     .where('token_hash', '=', tokenHash)
     .executeTakeFirst();
 
+/** Keeps the pair a rotation answered, sealed, on the spent token until `until` (grace window). */
+export const sealSuccessor = (db: Executor, tokenHash: string, sealed: string, until: number) =>
+  db
+    .updateTable('refresh_tokens')
+    .set({ successor_sealed: sealed, successor_until: until })
+    .where('token_hash', '=', tokenHash)
+    .execute();
+
+/** Erases every sealed pair of a session (its newest token was just used). */
+export const eraseSealedSuccessors = (db: Executor, sessionId: string) =>
+  db
+    .updateTable('refresh_tokens')
+    .set({ successor_sealed: null, successor_until: null })
+    .where('session_id', '=', sessionId)
+    .where('successor_until', 'is not', null)
+    .execute();
+
+/** Erases sealed pairs whose grace window has passed (indexed by successor_until). */
+export const eraseExpiredSealedSuccessors = (db: Executor, now: number) =>
+  db
+    .updateTable('refresh_tokens')
+    .set({ successor_sealed: null, successor_until: null })
+    .where('successor_until', '<=', now)
+    .execute();
+
 /** Revokes sessions of a user (all, or all but one); returns the ids it revoked. */
 export async function revokeUserSessions(
   db: Executor,

@@ -5,7 +5,13 @@ import type { Principal, RequestMeta, UserPrincipal } from '../../http/context';
 import { AppError } from '../../http/errors';
 import { toIso } from '../../lib/clock';
 import { newId } from '../../lib/ids';
-import { hashToken, randomToken, safeEqualHex } from '../../lib/secrets';
+import {
+  hashToken,
+  openSecret,
+  randomToken,
+  safeEqualHex,
+  sealSecret,
+} from '../../lib/secrets';
 import type { Runtime } from '../../runtime';
 import { insertAuditEvent } from '../audit/audit.repo';
 import { findUserById, type UserRow } from '../users/users.repo';
@@ -17,6 +23,8 @@ export const CSRF_COOKIE = 'gatehouse_csrf';
 /** last_seen_at is written at most this often per session, not on every request. */
 const LAST_SEEN_WRITE_MS = 60_000;
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** Sealing purpose of the pair kept for the refresh reuse grace window. */
+const SUCCESSOR_SEAL = 'refresh-successor';
 
 export interface IssuedSession {
   session: SessionRow;
@@ -161,6 +169,46 @@ export function createSessionService(rt: Runtime) {
     };
   }
 
+  /**
+   * A spent refresh token presented again within its grace window, while the pair it was
+   * exchanged for is still unused: that same pair, for a client racing itself or retrying.
+   * Null when it is a reuse (window over, pair already used, or the session gone).
+   */
+  async function replayWithinGrace(
+    trx: Transaction<DB>,
+    known: NonNullable<Awaited<ReturnType<typeof repo.findRefreshToken>>>,
+    now: number,
+  ) {
+    if (!known.successor_sealed || !known.successor_until || known.successor_until <= now)
+      return null;
+    let pair: { r: string; a: string };
+    try {
+      pair = JSON.parse(openSecret(rt.secretKey, SUCCESSOR_SEAL, known.successor_sealed));
+    } catch {
+      return null;
+    }
+    const successor = await repo.findRefreshToken(trx, hashToken(pair.r));
+    if (!successor || successor.used_at !== null) return null;
+    const session = await repo.findSessionById(trx, known.session_id);
+    if (!session || session.revoked_at !== null || session.expires_at <= now) return null;
+    const user = await findUserById(trx, session.user_id);
+    if (user?.status !== 'active') return null;
+    return {
+      kind: 'replayed' as const,
+      session: { ...session },
+      next: pair.r,
+      accessToken: pair.a,
+    };
+  }
+
+  /** Erases sealed pairs whose window has passed, at most once a second per process. */
+  let lastSweep = Number.NEGATIVE_INFINITY;
+  async function sweepSealedSuccessors(now: number) {
+    if (now - lastSweep < 1000) return;
+    lastSweep = now;
+    await repo.eraseExpiredSealedSuccessors(db, now);
+  }
+
   async function issueAccessToken(session: SessionRow) {
     return rt.tokens.sign({
       sub: session.user_id,
@@ -292,21 +340,28 @@ export function createSessionService(rt: Runtime) {
 
     /**
      * Exchanges a refresh token for a new pair. The old token is spent by one guarded UPDATE;
-     * presenting a spent token again means it leaked (or a client raced itself): the whole
-     * session is revoked, as OAuth 2.0 security BCP advises.
+     * presenting a spent token again means it leaked: the whole session is revoked, as OAuth 2.0
+     * security BCP advises — except within REFRESH_REUSE_GRACE_SECONDS of its rotation, while
+     * its successor is still unused: then it is a client racing itself (two tabs) or retrying an
+     * answer it lost, and it gets the very same pair again (issue 10 #14). That pair is kept
+     * sealed (AES-256-GCM, key derived from SECRET_KEY) on the spent token's row for the window
+     * only, and erased after it.
      */
     async refresh(refreshToken: string, meta: RequestMeta) {
       await rt.limits.consume('refreshPerIp', meta.ip ?? 'unknown');
       const now = clock.now();
+      const graceMs = rt.config.refreshReuseGraceSeconds * 1000;
       const tokenHash = hashToken(refreshToken);
+      await sweepSealedSuccessors(now);
       // Per account too: one stolen token replayed from many addresses still meets a limit.
       const presented = await repo.findRefreshToken(db, tokenHash);
       const owner = presented ? await loadSession(presented.session_id) : null;
       if (owner) await rt.limits.consume('refreshPerAccount', owner.user_id);
-      // The new token names the session's current organization: its sign-in policies judge the
-      // session first, as a request there would (a refresh must not reset an idle timeout). An
-      // idle session is ended (the judge does that); any other refusal drops the organization
-      // from the session, which stays usable elsewhere.
+      // The new token names the session's current organization only if a switch to it would be
+      // allowed now (membership, organization status, sign-in policies; issue 10 #2). An idle
+      // session is ended (the judge does that); any other refusal drops the organization from
+      // the session, which stays usable elsewhere: the user keeps working, signed in, and a
+      // switch back tells them why if they try.
       let leaveOrganization = false;
       if (owner?.current_org_id && owner.revoked_at === null && judgeInOrganization) {
         const refusal = await judgeInOrganization(
@@ -316,11 +371,16 @@ export function createSessionService(rt: Runtime) {
         if (refusal?.code === 'session_idle_timeout') throw refusal;
         leaveOrganization = refusal !== null;
       }
+      // The access token is signed inside the transaction (it is sealed with the refresh token
+      // for the grace window): load the keys now, as signing must not read the database then.
+      await rt.keys.fresh();
       const outcome = await db.transaction().execute(async (trx) => {
         const spent = await repo.consumeRefreshToken(trx, tokenHash, now);
         if (!spent) {
           const known = await repo.findRefreshToken(trx, tokenHash);
           if (!known) return { kind: 'unknown' as const };
+          const replay = await replayWithinGrace(trx, known, now);
+          if (replay) return replay;
           const revoked = await repo.revokeSession(
             trx,
             known.session_id,
@@ -362,11 +422,19 @@ export function createSessionService(rt: Runtime) {
             .set({ current_org_id: null })
             .where('id', '=', session.id)
             .execute();
-        return {
-          kind: 'ok' as const,
-          session: { ...session, current_org_id: currentOrgId },
-          next,
-        };
+        const nextSession = { ...session, current_org_id: currentOrgId };
+        const accessToken = await issueAccessToken(nextSession);
+        // The previous rotation's sealed pair goes now: its successor (this token) was used, so
+        // a replay of the older token is a reuse, not a race.
+        await repo.eraseSealedSuccessors(trx, session.id);
+        if (graceMs > 0)
+          await repo.sealSuccessor(
+            trx,
+            tokenHash,
+            sealSecret(rt.secretKey, SUCCESSOR_SEAL, JSON.stringify({ r: next, a: accessToken })),
+            now + graceMs,
+          );
+        return { kind: 'ok' as const, session: nextSession, next, accessToken };
       });
       switch (outcome.kind) {
         case 'unknown':
@@ -384,11 +452,11 @@ export function createSessionService(rt: Runtime) {
         case 'inactive':
           throw new AppError('user_inactive');
       }
-      bus.publish(`session:${outcome.session.id}`);
+      if (outcome.kind === 'ok') bus.publish(`session:${outcome.session.id}`);
       return {
         session: outcome.session,
         refreshToken: outcome.next,
-        accessToken: await issueAccessToken(outcome.session),
+        accessToken: outcome.accessToken,
       };
     },
 
