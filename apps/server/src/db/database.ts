@@ -1,10 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Sqlite from 'better-sqlite3';
-import { Kysely, type Migration, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Dialect } from './dialect';
 import { migrations } from './migrations/index';
+import { migrateToLatest } from './migrator';
 import type { DB } from './schema';
 
 export type Db = Kysely<DB>;
@@ -59,30 +60,20 @@ export function openDatabase(config: DatabaseConfig): Database {
     dialect = 'postgres';
   }
 
-  const provider = {
-    async getMigrations() {
-      const out: Record<string, Migration> = {};
-      for (const [name, m] of Object.entries(migrations)) {
-        out[name] = {
-          up: (db) => m.up(db, dialect),
-          down: m.down ? (db) => m.down!(db, dialect) : undefined,
-        };
-      }
-      return out;
-    },
-  };
-
   return {
     db: kysely,
     dialect,
     async ping() {
       await sql`select 1`.execute(kysely);
     },
+    /** Each pending migration in its own transaction (see migrator.ts, issue 10 #22). */
     async migrate() {
-      const migrator = new Migrator({ db: kysely, provider });
-      const { error, results } = await migrator.migrateToLatest();
-      if (error) throw error instanceof Error ? error : new Error(String(error));
-      return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+      return migrateToLatest({
+        db: kysely,
+        dialect,
+        migrations,
+        ...(config.kind === 'sqlite' ? { file: config.file } : {}),
+      });
     },
     async close() {
       await kysely.destroy();
