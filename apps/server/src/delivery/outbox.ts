@@ -11,6 +11,12 @@ export interface EmailMessage {
   to: string;
   subject: string;
   text: string;
+  /**
+   * The subject to keep after delivery when `subject` carries a one-time code: a mail client
+   * shows the code in its notification, so the mail as sent keeps it, but the row must not
+   * (issue 10 #9: no code, token or link readable at rest once delivered).
+   */
+  subjectAtRest?: string;
 }
 export interface SmsMessage {
   to: string;
@@ -30,6 +36,7 @@ export async function enqueueEmail(
       channel: 'email',
       recipient: message.to,
       subject: message.subject,
+      subject_at_rest: message.subjectAtRest ?? null,
       body: message.text,
       status: 'pending',
       attempts: 0,

@@ -5,6 +5,7 @@ export const mails = {
   verifyEmail: (to: string, name: string, code: string): EmailMessage => ({
     to,
     subject: `${code} is your Gatehouse verification code`,
+    subjectAtRest: 'Your Gatehouse verification code',
     text: `Hello ${name},\n\nYour verification code is ${code}. It is valid for 10 minutes.\n\nIf you did not sign up, ignore this message.\n`,
   }),
   alreadyRegistered: (to: string, name: string, publicUrl: string): EmailMessage => ({
@@ -15,6 +16,7 @@ export const mails = {
   passwordReset: (to: string, name: string, code: string): EmailMessage => ({
     to,
     subject: `${code} is your Gatehouse password reset code`,
+    subjectAtRest: 'Your Gatehouse password reset code',
     text: `Hello ${name},\n\nYour password reset code is ${code}. It is valid for 10 minutes.\n\nIf you did not ask to reset your password, ignore this message; your password is unchanged.\n`,
   }),
   passwordChanged: (to: string, name: string): EmailMessage => ({

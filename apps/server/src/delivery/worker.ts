@@ -54,6 +54,18 @@ function describeError(error: unknown): string {
   return `${e?.message ?? String(error)}${cause}`.slice(0, 500);
 }
 
+/**
+ * What may stay in `last_error`: a transport's message can echo what it was given (an SMTP
+ * server quoting the subject, a webhook URL with a token), and the row outlives the code.
+ * Digit runs of a code's length and token-like strings are cut out.
+ */
+export function redactSecrets(text: string): string {
+  return text
+    .replace(/https?:\/\/\S+/gi, '[link]')
+    .replace(/\d{6,}/g, '[redacted]')
+    .replace(/[A-Za-z0-9_-]{20,}/g, '[redacted]');
+}
+
 function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
@@ -77,6 +89,8 @@ export function createOutboxWorker(rt: Runtime, options: OutboxWorkerOptions = {
     return mailer;
   };
   const enabled = { email: Boolean(smtp), sms: Boolean(config.smsWebhookUrl) };
+  /** the right-hand side of our Message-IDs: the host we are known by */
+  const messageIdDomain = new URL(config.publicUrl).hostname || 'gatehouse.invalid';
 
   async function send(row: OutboxTable) {
     if (row.channel === 'email') {
@@ -87,6 +101,10 @@ export function createOutboxWorker(rt: Runtime, options: OutboxWorkerOptions = {
           to: row.recipient,
           subject: row.subject ?? '',
           text: row.body ?? '',
+          // Delivery is at least once (a crash between the SMTP server's acceptance and the
+          // row's update sends it again): a Message-ID fixed per outbox row lets receivers drop
+          // the repeat.
+          messageId: `<${row.id}@${messageIdDomain}>`,
         }),
         sendTimeoutMs,
         'SMTP delivery',
@@ -118,13 +136,15 @@ export function createOutboxWorker(rt: Runtime, options: OutboxWorkerOptions = {
     if (Number(claimed.numUpdatedRows) === 0) return false;
     try {
       await send(row);
-      // Delivered: the body may hold a one-time code, so it is not kept.
+      // Delivered: the body (and a subject naming a code) may hold a one-time code, a token or a
+      // link, so neither is kept (issue 10 #9).
       await db
         .updateTable('outbox')
         .set({
           status: 'sent',
           sent_at: clock.now(),
           body: null,
+          subject: row.subject_at_rest ?? row.subject,
           locked_until: null,
           last_error: null,
         })
@@ -135,7 +155,7 @@ export function createOutboxWorker(rt: Runtime, options: OutboxWorkerOptions = {
     } catch (error) {
       const attempts = row.attempts + 1;
       const failed = attempts >= MAX_ATTEMPTS;
-      const message = describeError(error);
+      const message = redactSecrets(describeError(error));
       await db
         .updateTable('outbox')
         .set({
@@ -143,7 +163,9 @@ export function createOutboxWorker(rt: Runtime, options: OutboxWorkerOptions = {
           last_error: message,
           locked_until: null,
           next_attempt_at: clock.now() + backoffMs(attempts),
-          ...(failed ? { body: null } : {}),
+          // Given up: the message will never be sent, so its secrets are erased now, as after
+          // a delivery (issue 10 #9); the row stays for inspection (recipient, error, times).
+          ...(failed ? { body: null, subject: row.subject_at_rest ?? row.subject } : {}),
         })
         .where('id', '=', row.id)
         .execute();
