@@ -1,12 +1,34 @@
 import { z } from 'zod';
 
-/** Emails are compared and stored trimmed and lower-cased: `A@X.com ` and `a@x.com` are one person. */
+/**
+ * One mailbox, `local@domain`, internationalized (RFC 6531/6532: `zoë@example.com`,
+ * `user@bücher.de` as well as its punycode `user@xn--bcher-kva.de`), and nothing more: no
+ * display name, no list, no quoted local part, no comment, no whitespace or control character
+ * (so never `a@x.com, b@evil`, `Name <b@evil>` or a CRLF that smuggles a header). Local part:
+ * dot-separated runs of letters, marks and digits of any script and the RFC 5322 atext symbols;
+ * domain: at least two labels of letters, marks, digits and inner hyphens, the last not all digits.
+ */
+const EMAIL_ATOM = "[\\p{L}\\p{M}\\p{N}!#$%&'*+/=?^_`{|}~-]+";
+const EMAIL_LABEL = '[\\p{L}\\p{M}\\p{N}](?:[\\p{L}\\p{M}\\p{N}-]{0,61}[\\p{L}\\p{M}\\p{N}])?';
+export const EMAIL_PATTERN = new RegExp(
+  `^(?=[^@]{1,64}@)${EMAIL_ATOM}(?:\\.${EMAIL_ATOM})*@(?=.{1,253}$)(?:${EMAIL_LABEL}\\.)+(?!\\p{N}+$)${EMAIL_LABEL}$`,
+  'u',
+);
+
+/**
+ * Emails are compared and stored trimmed, NFC-normalized and lower-cased: `A@X.com ` and
+ * `a@x.com` are one person, and so are the two ways of writing `zoë` (issue 10 #23).
+ */
 export const Email = z
   .string()
   .trim()
   .toLowerCase()
   .max(254)
-  .pipe(z.email({ message: 'must be an email address' }));
+  // A refinement, not `.regex`: the pattern uses Unicode property classes, which an OpenAPI
+  // `pattern` (ECMA-262 without the u flag in many tools) would misread; the document says
+  // `format: email` instead.
+  .refine((value) => EMAIL_PATTERN.test(value), { message: 'must be an email address' })
+  .meta({ format: 'email' });
 
 export const IsoDateTime = z.string().describe('ISO 8601 date-time, UTC');
 

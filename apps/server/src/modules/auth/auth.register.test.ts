@@ -27,6 +27,28 @@ const verify = (email: string, code: string) =>
   ctx.request('POST', '/v1/auth/verify-email', { body: { email, code } });
 
 describe('register', () => {
+  // @see issue 10 #23: internationalized addresses are addresses
+  it('registers, verifies and signs in an internationalized address', async () => {
+    const email = `zoë-${Date.now().toString(36)}@bücher.example`;
+    expect((await registerOnly(ctx, { email })).email).toBe(email);
+    expect((await verify(email, await lastCodeFor(ctx, email, 'verify_email'))).status).toBe(200);
+    const login = await ctx.request('POST', '/v1/auth/login', {
+      body: { email: email.toUpperCase(), password: STRONG_PASSWORD },
+    });
+    expect(login.status).toBe(200);
+  });
+
+  it('refuses an address that smuggles a second one', async () => {
+    for (const email of ['a@x.com, b@evil.com', 'Name <b@evil.com>', 'a@x.com\r\nBcc: b@evil.com'])
+      expectProblem(
+        await ctx.request('POST', '/v1/auth/register', {
+          body: { email, password: STRONG_PASSWORD, first_name: 'A', last_name: 'B' },
+        }),
+        400,
+        'validation_failed',
+      );
+  });
+
   it('answers 202 accepted', async () => {
     const res = await ctx.request('POST', '/v1/auth/register', {
       body: { email: uniqueEmail(), password: STRONG_PASSWORD, first_name: 'A', last_name: 'B' },
