@@ -42,6 +42,7 @@ import { invitationRoutes } from './modules/invitations/invitations.routes';
 import { createInvitationService } from './modules/invitations/invitations.service';
 import { memberRoutes } from './modules/members/members.routes';
 import { createMemberService } from './modules/members/members.service';
+import { useAuditKey } from './modules/audit/audit.repo';
 import { mfaRoutes } from './modules/mfa/mfa.routes';
 import { createMfaService } from './modules/mfa/mfa.service';
 import { oauthRoutes } from './modules/oauth/oauth.routes';
@@ -187,7 +188,12 @@ export async function createApp(deps: AppDeps): Promise<Gatehouse> {
   const logger = deps.logger ?? createLogger(config);
   const now = () => clock.now();
 
-  const keys = new SigningKeyStore(database.db, now, (config.accessTokenTtl + 60) * 1000);
+  const keys = new SigningKeyStore(
+    database.db,
+    now,
+    (config.accessTokenTtl + 60) * 1000,
+    config.keyPublishLeadSeconds * 1000,
+  );
   await keys.init(config.signingKeyPem);
   const secretKey = await loadSecretKey(database, config.secretKey);
   const redis = config.redisUrl
@@ -228,11 +234,13 @@ export async function createApp(deps: AppDeps): Promise<Gatehouse> {
       config.accessTokenAudience,
     ),
     hasher: createPasswordHasher(config.argon2),
-    limits: createRateLimits({ redis, scale: deps.rateLimitScale }),
+    limits: createRateLimits({ redis, scale: deps.rateLimitScale, sms: config.sms }),
     secretKey,
     notifyOutbox: () => outbox?.notify(),
     metrics,
   };
+  // The audit chain's HMAC key, derived from SECRET_KEY: never stored in the database.
+  useAuditKey(database.db, secretKey);
   outbox = createOutboxWorker(rt);
   const services = createServices(rt);
 

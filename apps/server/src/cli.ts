@@ -48,11 +48,20 @@ async function main() {
       return;
     }
     case 'rotate-keys': {
-      const store = new SigningKeyStore(database.db, Date.now, (config.accessTokenTtl + 60) * 1000);
+      const store = new SigningKeyStore(
+        database.db,
+        Date.now,
+        (config.accessTokenTtl + 60) * 1000,
+        config.keyPublishLeadSeconds * 1000,
+      );
       await store.init(config.signingKeyPem);
-      const key = await store.rotate();
+      // --now: a compromised key; verifiers with a cached JWKS refuse new tokens until they refetch.
+      const immediate = args.includes('--now');
+      const key = await store.rotate(undefined, { immediate });
       process.stdout.write(
-        `new signing key ${key.kid}; running nodes sign with it within 30 seconds\n`,
+        immediate
+          ? `new signing key ${key.kid}; running nodes sign with it within 30 seconds\n`
+          : `new signing key ${key.kid}, published now; every node signs with it from ${new Date(key.signsFrom).toISOString()}\n`,
       );
       await database.close();
       return;

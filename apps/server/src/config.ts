@@ -228,6 +228,16 @@ const EnvSchema = z.object({
   ),
   /** Days to keep audit events; older ones are removed hourly, leaving a verifiable checkpoint. Unset: keep forever. */
   AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).optional(),
+  /**
+   * How long a rotated signing key is published in the JWKS before it signs (issue 10 #20):
+   * longer than verifiers keep a JWKS (the SDK: 10 minutes) so none meets a token of a key it
+   * has not fetched. The old key signs meanwhile.
+   */
+  KEY_PUBLISH_LEAD_SECONDS: integer(660, 0, 7 * 24 * 3600, 'a number of seconds'),
+  /** SMS caps against SMS pumping (issue 10 #13), per hour: per phone number, per organization, platform-wide. */
+  SMS_PER_NUMBER_PER_HOUR: integer(10, 1, 1_000_000),
+  SMS_PER_ORGANIZATION_PER_HOUR: integer(500, 1, 10_000_000),
+  SMS_PLATFORM_PER_HOUR: integer(5000, 1, 100_000_000),
 });
 
 export type Env = z.input<typeof EnvSchema>;
@@ -254,6 +264,8 @@ export interface Config {
   outboxPollMs: number;
   argon2: { memoryCost: number; timeCost: number };
   auditRetentionDays?: number;
+  keyPublishLeadSeconds: number;
+  sms: { perNumberPerHour: number; perOrganizationPerHour: number; platformPerHour: number };
   stepUpMaxAge: number;
   corsOrigins: string[];
   oauthReturnUrls: string[];
@@ -325,6 +337,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     outboxPollMs: e.OUTBOX_POLL_MS,
     argon2: { memoryCost: e.ARGON2_MEMORY_KIB, timeCost: e.ARGON2_ITERATIONS },
     auditRetentionDays: e.AUDIT_RETENTION_DAYS,
+    keyPublishLeadSeconds: e.KEY_PUBLISH_LEAD_SECONDS,
+    sms: {
+      perNumberPerHour: e.SMS_PER_NUMBER_PER_HOUR,
+      perOrganizationPerHour: e.SMS_PER_ORGANIZATION_PER_HOUR,
+      platformPerHour: e.SMS_PLATFORM_PER_HOUR,
+    },
     stepUpMaxAge: e.STEP_UP_MAX_AGE,
     corsOrigins: e.CORS_ORIGINS.map((o) => o.replace(/\/+$/, '')),
     oauthReturnUrls: e.OAUTH_RETURN_URLS,

@@ -89,6 +89,10 @@ export const ErrorCodes = {
   feature_disabled: { status: 404, title: 'This feature is disabled on this platform' },
   // setup and platform administration
   setup_done: { status: 409, title: 'The platform already has an administrator' },
+  sms_limit_reached: {
+    status: 429,
+    title: 'Too many text messages to this number, organization or platform; try again later',
+  },
   invalid_setup_token: { status: 403, title: 'The setup token is wrong' },
   // invitations
   invitation_expired: { status: 410, title: 'The invitation has expired' },

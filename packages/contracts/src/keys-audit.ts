@@ -79,3 +79,18 @@ export const AuditVerifyResult = z.object({
   checkpoint: z.object({ seq: z.number().int(), removed: z.number().int() }).nullable(),
   first_broken: z.object({ id: z.string(), seq: z.number().int(), reason: z.string() }).nullable(),
 });
+  /** with `?anchor=`: whether the chain still holds the kept head (issue 10 #19) */
+  anchor: z
+    .object({ sequence: z.number().int(), found: z.boolean(), reason: z.string().nullable() })
+    .optional(),
+});
+
+/** A chain's newest event, and the same signed (JWS) for the operator to keep elsewhere. */
+export const AuditHead = z.object({
+  organization: z.string().describe('the chain: an organization id, or `platform`'),
+  sequence: z.number().int().describe('seq of the newest event (0: an empty chain)'),
+  hash: z.string().nullable(),
+  at: z.string(),
+  checkpoint: z
+    .string()
+    .describe('the same, as a JWS signed with the token signing key (see the JWKS)'),

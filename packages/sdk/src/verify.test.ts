@@ -158,7 +158,8 @@ describe('signing key rotation', () => {
     await verify(before.accessToken);
     expect(rec.count('GET', JWKS)).toBe(1);
 
-    const rotated = await served.ctx.gatehouse.rt.keys.rotate();
+    // Signing at once (`--now`, a compromised key): the verifier must refetch for the new kid.
+    const rotated = await served.ctx.gatehouse.rt.keys.rotate(undefined, { immediate: true });
     const after = await served.ctx.login(before.email, before.password);
     expect(headerOf(after.accessToken).kid).toBe(rotated.kid);
     expect(headerOf(before.accessToken).kid).not.toBe(rotated.kid);
@@ -171,11 +172,54 @@ describe('signing key rotation', () => {
     expect(rec.count('GET', JWKS)).toBe(2);
   });
 
+  // @see issue 10 #20: publish before signing
+  it('accepts every token across a rotation with a key set cached before it, never refetching for an unknown key', async () => {
+    const c = await serve();
+    try {
+      const rec = recordingFetch();
+      // A long cooldown: a token of a key not in the cached set would be refused, not refetched.
+      const cached = createAccessTokenVerifier({
+        issuer: ISSUER,
+        baseUrl: c.baseUrl,
+        fetch: rec.fetch,
+        cooldownMs: 3_600_000,
+      });
+      const user = await c.ctx.signUp();
+      await cached(user.accessToken);
+      expect(rec.count('GET', JWKS)).toBe(1);
+
+      const rotated = await c.ctx.gatehouse.rt.keys.rotate();
+      // Until the lead time passes, tokens are still signed with the key the verifier has.
+      const during = await c.ctx.login(user.email, user.password);
+      expect(headerOf(during.accessToken).kid).not.toBe(rotated.kid);
+      expect((await cached(during.accessToken)).userId).toBe(user.userId);
+      // Within the lead time the verifier's cache expires (its max age is shorter) and is
+      // fetched again, as a fresh verifier does here: it now holds both keys.
+      const refreshed = createAccessTokenVerifier({
+        issuer: ISSUER,
+        baseUrl: c.baseUrl,
+        fetch: rec.fetch,
+        cooldownMs: 3_600_000,
+      });
+      expect((await refreshed(during.accessToken)).userId).toBe(user.userId);
+      expect(rec.count('GET', JWKS)).toBe(2);
+
+      c.ctx.clock.advance(c.ctx.gatehouse.rt.config.keyPublishLeadSeconds * 1000);
+      const after = await c.ctx.login(user.email, user.password);
+      expect(headerOf(after.accessToken).kid).toBe(rotated.kid);
+      for (const token of [user.accessToken, during.accessToken, after.accessToken])
+        expect((await refreshed(token)).userId).toBe(user.userId);
+      expect(rec.count('GET', JWKS)).toBe(2);
+    } finally {
+      await c.ctx.close();
+    }
+  });
+
   it('refetches at most once per cooldown for unknown key ids', async () => {
     const user = await served.ctx.signUp();
     // The key set as a verifier saw it just before the rotation: served first, whatever the timing.
     const stale = await (await fetch(`${served.baseUrl}${JWKS}`)).text();
-    await served.ctx.gatehouse.rt.keys.rotate();
+    await served.ctx.gatehouse.rt.keys.rotate(undefined, { immediate: true });
     const after = await served.ctx.login(user.email, user.password);
     const rec = recordingFetch();
     let servedStale = false;
@@ -206,7 +250,7 @@ describe('signing key rotation', () => {
         issuer: ISSUER,
         baseUrl: c.baseUrl,
       });
-      await c.ctx.gatehouse.rt.keys.rotate();
+      await c.ctx.gatehouse.rt.keys.rotate(undefined, { immediate: true });
       // past the grace period (token lifetime + a minute), the old key is no longer published
       c.ctx.clock.advance((600 + 61) * 1000);
       const fresh = createAccessTokenVerifier({ issuer: ISSUER, baseUrl: c.baseUrl });

@@ -177,6 +177,8 @@ export interface SystemSettingsTable {
 }
 
 export interface OutboxTable {
+  /** when the key starts signing: published in the JWKS before that (issue 10 #20) */
+  signs_from: number | null;
   id: string;
   channel: 'email' | 'sms';
   recipient: string;
@@ -227,6 +229,8 @@ export interface ApiKeysTable {
   name: string;
   prefix: string;
   secret_hash: string;
+  /** HMAC under the audit key of chain, seq, hash and removed (issue 10 #19) */
+  mac: string | null;
   grants: string;
   created_by: string;
   created_at: number;

@@ -6,6 +6,7 @@ import * as invitations from './20261122_0003_invitations';
 import * as keysAndAudit from './20261122_0004_keys_and_audit_chain';
 import * as signIn from './20261122_0005_sign_in';
 import * as identityHardening from './20261202_0006_identity_hardening';
+import * as auditKeysAndKeyPublication from './20261202_0010_audit_keys_and_key_publication';
 
 export interface DialectMigration {
   up(db: Kysely<unknown>, dialect: Dialect): Promise<void>;
@@ -23,4 +24,5 @@ export const migrations: Record<string, DialectMigration> = {
   '20261122_0004_keys_and_audit_chain': keysAndAudit,
   '20261122_0005_sign_in': signIn,
   '20261202_0006_identity_hardening': identityHardening,
+  '20261202_0010_audit_keys_and_key_publication': auditKeysAndKeyPublication,
 };

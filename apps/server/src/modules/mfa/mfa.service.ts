@@ -10,11 +10,12 @@ import { toIso } from '../../lib/clock';
 import { newId } from '../../lib/ids';
 import { hashToken, hmacCode, openSecret, randomToken, sealSecret } from '../../lib/secrets';
 import type { Runtime } from '../../runtime';
+import { consumeSmsCaps } from '../../security/rate-limits';
 import { insertAuditEvent } from '../audit/audit.repo';
 import { type CodeCheck, checkCode, issueCode, SMS_CODE_TTL_MS } from '../auth/one-time-codes';
 import { type SessionService, withMethod } from '../sessions/sessions.service';
 import { findUserById, findUserByIdForUpdate, type UserRow } from '../users/users.repo';
-import { matchTotp, newTotpSecret, qrCodeDataUrl, totpUri } from './totp';
+import { matchTotp, newTotpSecret, qrCodeDataUrl, totpIssuer, totpUri } from './totp';
 
 type Executor = Kysely<DB> | Transaction<DB>;
 type SmsPurpose = 'mfa_sms' | 'step_up_sms';
@@ -234,10 +235,16 @@ export function createMfaService(rt: Runtime, sessions: SessionService) {
    * Sign-in and step-up codes have their own purposes: a step-up code cannot finish a sign-in
    * (nor the reverse), and asking for one does not void the other.
    */
-  async function sendSignInSms(userId: string, meta: RequestMeta, purpose: SmsPurpose = 'mfa_sms') {
+  async function sendSignInSms(
+    userId: string,
+    meta: RequestMeta,
+    purpose: SmsPurpose = 'mfa_sms',
+    organizationId: string | null = null,
+  ) {
     await limits.consume('smsSendPerAccount', userId);
     const factor = (await confirmedFactors(db, userId)).find((f) => f.type === 'sms');
     if (!factor?.phone) throw new AppError('mfa_method_unavailable');
+    await consumeSmsCaps(limits, factor.phone, organizationId);
     const now = clock.now();
     await db.transaction().execute(async (trx) => {
       const code = await issueCode(trx, rt.secretKey, userId, purpose, now, SMS_CODE_TTL_MS);
@@ -377,7 +384,7 @@ export function createMfaService(rt: Runtime, sessions: SessionService) {
       if (existing.some((f) => f.type === 'totp'))
         throw new AppError('factor_exists', 'Remove the current authenticator first');
       const secret = newTotpSecret();
-      const uri = totpUri(rt.config.publicUrl.replace(/^https?:\/\//, ''), user.email, secret);
+      const uri = totpUri(totpIssuer(rt.config.publicUrl), user.email, secret);
       const qr = await qrCodeDataUrl(uri);
       const now = clock.now();
       const id = newId('mfa', now);
@@ -461,6 +468,7 @@ export function createMfaService(rt: Runtime, sessions: SessionService) {
       if ((await confirmedFactors(db, user.id)).some((f) => f.type === 'sms'))
         throw new AppError('factor_exists', 'Remove the current phone number first');
       await limits.consume('smsSendPerAccount', user.id);
+      await consumeSmsCaps(limits, phone, principal.currentOrgId);
       const now = clock.now();
       const id = newId('mfa', now);
       await db.transaction().execute(async (trx) => {
@@ -783,7 +791,7 @@ export function createMfaService(rt: Runtime, sessions: SessionService) {
 
     /** Sends a step-up SMS code to the signed-in user's confirmed number. */
     sendStepUpSms: (principal: UserPrincipal, meta: RequestMeta) =>
-      sendSignInSms(principal.userId, meta, 'step_up_sms'),
+      sendSignInSms(principal.userId, meta, 'step_up_sms', principal.currentOrgId),
   };
 
   async function finishStepUp(

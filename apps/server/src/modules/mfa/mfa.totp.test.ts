@@ -20,6 +20,7 @@ import {
   stepUp,
   totpNow,
 } from './mfa.test-support';
+import { totpIssuer } from './totp';
 
 let ctx: TestContext;
 beforeAll(async () => {
@@ -41,6 +42,33 @@ const mfaStatus = async (user: SignedIn) =>
   (await ctx.request('GET', '/v1/me/mfa', { token: user.accessToken })).body;
 const removeFactor = (user: SignedIn, factorId: string, token = user.accessToken) =>
   ctx.request('DELETE', `/v1/me/mfa/factors/${factorId}`, { token });
+
+// @see issue 10 #23: the otpauth label included the port's colon
+describe('the otpauth URI of a server on a port', () => {
+  it('names the host without its port, so the label has exactly one colon', async () => {
+    const onPort = await createTestContext({ env: { PUBLIC_URL: 'http://localhost:3000' } });
+    try {
+      const user = await onPort.signUp();
+      const res = await onPort.request('POST', '/v1/me/mfa/totp', { token: user.accessToken });
+      expect(res.status).toBe(201);
+      const uri = new URL(res.body.otpauth_uri);
+      expect(uri.searchParams.get('issuer')).toBe('localhost');
+      expect(decodeURIComponent(uri.pathname)).toBe(`/localhost:${user.email}`);
+    } finally {
+      await onPort.close();
+    }
+  });
+
+  it.each([
+    ['https://id.example.com', 'id.example.com'],
+    ['https://id.example.com:8443/base', 'id.example.com'],
+    ['http://[::1]:3000', '-1'],
+    ['http://127.0.0.1:3000', '127.0.0.1'],
+  ])('takes the issuer of %s as %s, never with a colon', (url, issuer) => {
+    expect(totpIssuer(url)).toBe(issuer);
+    expect(totpIssuer(url)).not.toContain(':');
+  });
+});
 
 describe('starting a TOTP enrolment', () => {
   it('answers a base32 secret, an otpauth URI holding it and a PNG QR code', async () => {

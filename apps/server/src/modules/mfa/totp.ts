@@ -6,8 +6,25 @@ const PERIOD_SECONDS = 30;
 
 export const newTotpSecret = () => generateSecret({ length: 20 });
 
+/**
+ * The issuer an authenticator app shows for our entries: PUBLIC_URL's host name, without its
+ * port. Google's Key Uri Format makes the label `issuer:account` and forbids a colon in either
+ * part (issue 10 #23: `localhost:3000` made the app read `localhost` as the issuer and
+ * `3000:user@…` as the account); an IPv6 literal loses its colons and brackets too.
+ */
+export function totpIssuer(publicUrl: string): string {
+  const host = new URL(publicUrl).hostname.replace(/^\[|\]$/g, '');
+  return host.replace(/:+/g, '-') || 'Gatehouse';
+}
+
 export const totpUri = (issuer: string, account: string, secret: string) =>
-  generateURI({ issuer, label: account, secret, period: PERIOD_SECONDS, digits: 6 });
+  generateURI({
+    issuer: issuer.replace(/:/g, ''),
+    label: account.replace(/:/g, ''),
+    secret,
+    period: PERIOD_SECONDS,
+    digits: 6,
+  });
 
 export const qrCodeDataUrl = (text: string) =>
   QRCode.toDataURL(text, { errorCorrectionLevel: 'M', margin: 2, width: 240 });
