@@ -34,6 +34,13 @@ export const LIMITS = {
   mfaVerifyPerAccount: { points: 10, duration: 10 * 60, blockSeconds: 10 * 60 },
   /** SMS cost money: a few per user per quarter hour */
   smsSendPerAccount: { points: 5, duration: 15 * 60, blockSeconds: 0 },
+  /**
+   * SMS pumping (issue 10 #13): hourly caps per phone number, per organization whose context
+   * the SMS is sent in, and platform-wide (key `all`); SMS_* variables override the points.
+   */
+  smsSendPerNumber: { points: 10, duration: 3600, blockSeconds: 0 },
+  smsSendPerOrganization: { points: 500, duration: 3600, blockSeconds: 0 },
+  smsSendPlatform: { points: 5000, duration: 3600, blockSeconds: 0 },
   oauthPerIp: { points: 60, duration: 60, blockSeconds: 60 },
 } as const;
 export type LimitName = keyof typeof LIMITS;
@@ -75,13 +82,39 @@ const isPerAddress = (name: LimitName) => name.endsWith('PerIp');
 
 export interface RateLimits {
   /** Counts one attempt; throws `rate_limited` (or `code`) with Retry-After when over the limit. */
-  consume(name: LimitName, key: string, code?: 'rate_limited' | 'resend_cooldown'): Promise<void>;
+  consume(
+    name: LimitName,
+    key: string,
+    code?: 'rate_limited' | 'resend_cooldown' | 'sms_limit_reached',
+  ): Promise<void>;
   /** Forgets the attempts of a key (after a successful sign-in, the account's failures reset). */
   reset(name: LimitName, key: string): Promise<void>;
 }
 
-export function createRateLimits(options: { redis?: Redis; scale?: number } = {}): RateLimits {
+export interface SmsCaps {
+  perNumberPerHour: number;
+  perOrganizationPerHour: number;
+  platformPerHour: number;
+}
+
+export function createRateLimits(
+  options: {
+    redis?: Redis;
+    scale?: number;
+    sms?: SmsCaps;
+    /** where the counts live in Redis (tests give each run its own) */
+    keyPrefix?: string;
+  } = {},
+): RateLimits {
   const scale = options.scale ?? 1;
+  const prefix = options.keyPrefix ?? 'gh:rl';
+  const points: Partial<Record<LimitName, number>> = options.sms
+    ? {
+        smsSendPerNumber: options.sms.perNumberPerHour,
+        smsSendPerOrganization: options.sms.perOrganizationPerHour,
+        smsSendPlatform: options.sms.platformPerHour,
+      }
+    : {};
   const make = (opts: {
     keyPrefix: string;
     points: number;
@@ -100,8 +133,8 @@ export function createRateLimits(options: { redis?: Redis; scale?: number } = {}
     limiters.set(
       name,
       make({
-        keyPrefix: `gh:rl:${name}`,
-        points: limit.points * scale,
+        keyPrefix: `${prefix}:${name}`,
+        points: (points[name] ?? limit.points) * scale,
         duration: limit.duration,
         blockDuration: limit.blockSeconds,
       }),
@@ -109,7 +142,7 @@ export function createRateLimits(options: { redis?: Redis; scale?: number } = {}
   }
   // How often each key was blocked lately: the exponent of its next back-off.
   const strikes = make({
-    keyPrefix: 'gh:rl:strikes',
+    keyPrefix: `${prefix}:strikes`,
     points: 1_000_000,
     duration: STRIKE_WINDOW_SECONDS,
     blockDuration: 0,
@@ -159,4 +192,21 @@ export function createRateLimits(options: { redis?: Redis; scale?: number } = {}
       await limiters.get(name)!.delete(isPerAddress(name) ? addressKey(key) : key.toLowerCase());
     },
   };
+}
+
+/**
+ * The caps an SMS send counts against, after the sender's own per-account limit (issue 10 #13,
+ * SMS pumping): the number's, the organization's when the SMS is sent in one's context (a
+ * session's current organization; a sign-in challenge has none), and the platform's. Refused
+ * with 429 `sms_limit_reached` and Retry-After.
+ */
+export async function consumeSmsCaps(
+  limits: RateLimits,
+  phone: string,
+  organizationId: string | null,
+): Promise<void> {
+  await limits.consume('smsSendPerNumber', phone, 'sms_limit_reached');
+  if (organizationId)
+    await limits.consume('smsSendPerOrganization', organizationId, 'sms_limit_reached');
+  await limits.consume('smsSendPlatform', 'all', 'sms_limit_reached');
 }

@@ -6,7 +6,7 @@ import {
   type TestContext,
 } from '../../../test/harness';
 import { createAccount, createOrg, platformAdmin } from '../../../test/seed';
-import { eventHash, insertAuditEvent } from './audit.repo';
+import { auditKeyOf, eventHash, insertAuditEvent } from './audit.repo';
 
 /**
  * The hash chain and the export (issue 6, item 3): `verify` reports the first broken link
@@ -72,7 +72,8 @@ describe('verify', () => {
     const { rows } = await chainOf(3);
     expect(rows[0]!.prev_hash).toBeNull();
     for (let i = 1; i < rows.length; i++) expect(rows[i]!.prev_hash).toBe(rows[i - 1]!.hash);
-    for (const row of rows) expect(row.hash).toBe(eventHash(row.prev_hash, row));
+    const key = auditKeyOf(ctx.database.db);
+    for (const row of rows) expect(row.hash).toBe(eventHash(key, row.prev_hash, row));
   });
 
   it('reports an event whose changes were edited', async () => {
@@ -140,14 +141,16 @@ describe('verify', () => {
     expect((await verify(orgId)).first_broken).toEqual({ id: b.id, seq: a.seq, reason: LINK });
   });
 
+  // These two recompute with the real key (an insider holding SECRET_KEY): the link still tells.
   it('reports an event relinked by editing prev_hash, even with its own hash recomputed', async () => {
     const { orgId, rows } = await chainOf(4);
+    const key = auditKeyOf(ctx.database.db);
     // Skip rows[2] out of the chain: rows[3] now claims rows[1] came before it.
     const target = rows[3]!;
     const prevHash = rows[1]!.hash;
     await ctx.database.db
       .updateTable('audit_events')
-      .set({ prev_hash: prevHash, hash: eventHash(prevHash, target) })
+      .set({ prev_hash: prevHash, hash: eventHash(key, prevHash, target) })
       .where('seq', '=', target.seq)
       .execute();
     expect((await verify(orgId)).first_broken).toEqual({
@@ -160,9 +163,10 @@ describe('verify', () => {
   it('reports the next event when one is rewritten and its hash recomputed', async () => {
     const { orgId, rows } = await chainOf(4);
     const target = { ...rows[1]!, action: 'account.deleted' };
+    const key = auditKeyOf(ctx.database.db);
     await ctx.database.db
       .updateTable('audit_events')
-      .set({ action: target.action, hash: eventHash(target.prev_hash, target) })
+      .set({ action: target.action, hash: eventHash(key, target.prev_hash, target) })
       .where('seq', '=', target.seq)
       .execute();
     expect((await verify(orgId)).first_broken).toEqual({

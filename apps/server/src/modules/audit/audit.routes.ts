@@ -1,4 +1,4 @@
-import { AuditEvent, AuditQuery, AuditVerifyResult, page } from '@gatehouse/contracts';
+import { AuditEvent, AuditHead, AuditQuery, AuditVerifyResult, page } from '@gatehouse/contracts';
 import { z } from 'zod';
 import type { App } from '../../http/types';
 import type { AuditService } from './audit.service';
@@ -6,6 +6,13 @@ import type { AuditService } from './audit.service';
 const tags = ['audit'];
 const OrgParams = z.object({ orgId: z.string().min(1).max(64) });
 const ExportQuery = AuditQuery.omit({ limit: true, cursor: true });
+/** A head kept earlier (`…/head`'s `checkpoint`): verify also says whether the chain still holds it. */
+const Anchor = z
+  .string()
+  .min(1)
+  .max(4096)
+  .optional()
+  .describe('a signed head kept from `…/audit-logs/head` (its `checkpoint`)');
 
 export function auditRoutes(app: App, { audit }: { audit: AuditService }) {
   app.get(
@@ -30,11 +37,26 @@ export function auditRoutes(app: App, { audit }: { audit: AuditService }) {
         tags,
         summary: "Recompute the organization's hash chain; report the first broken link",
         params: OrgParams,
+        querystring: z.object({ anchor: Anchor }),
         response: { 200: AuditVerifyResult },
       },
       config: { access: { permission: 'audit:read' } },
     },
-    async (req) => audit.verify(req.params.orgId),
+    async (req) => audit.verify(req.params.orgId, req.query.anchor),
+  );
+
+  app.get(
+    '/v1/organizations/:orgId/audit-logs/head',
+    {
+      schema: {
+        tags,
+        summary: "The chain's newest event, signed: keep it elsewhere to detect removed events",
+        params: OrgParams,
+        response: { 200: AuditHead },
+      },
+      config: { access: { permission: 'audit:read' } },
+    },
+    async (req) => audit.head(req.params.orgId),
   );
 
   app.get(
@@ -91,12 +113,30 @@ export function auditRoutes(app: App, { audit }: { audit: AuditService }) {
       schema: {
         tags: ['platform administration'],
         summary: 'Verify one chain (an organization, or `platform`)',
-        querystring: z.object({ organization_id: z.string().min(1).max(64) }),
+        querystring: z.object({ organization_id: z.string().min(1).max(64), anchor: Anchor }),
         response: { 200: AuditVerifyResult },
       },
       config: { platformAdmin: true },
     },
     async (req) =>
-      audit.verify(req.query.organization_id === 'platform' ? null : req.query.organization_id),
+      audit.verify(
+        req.query.organization_id === 'platform' ? null : req.query.organization_id,
+        req.query.anchor,
+      ),
+  );
+
+  app.get(
+    '/v1/admin/audit-logs/head',
+    {
+      schema: {
+        tags: ['platform administration'],
+        summary: 'The newest event of one chain (an organization, or `platform`), signed',
+        querystring: z.object({ organization_id: z.string().min(1).max(64) }),
+        response: { 200: AuditHead },
+      },
+      config: { platformAdmin: true },
+    },
+    async (req) =>
+      audit.head(req.query.organization_id === 'platform' ? null : req.query.organization_id),
   );
 }

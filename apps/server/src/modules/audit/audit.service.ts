@@ -3,7 +3,16 @@ import type { AuditEventsTable } from '../../db/schema';
 import { AppError } from '../../http/errors';
 import { toIso } from '../../lib/clock';
 import type { Runtime } from '../../runtime';
-import { chainOf, eventHash, lockChain } from './audit.repo';
+import { type AuditHead, signHead, verifyHead } from './audit.head';
+import {
+  auditKeyOf,
+  CHAIN_KEYED_ACTION,
+  chainOf,
+  checkpointMac,
+  eventHash,
+  legacyEventHash,
+  lockChain,
+} from './audit.repo';
 
 export interface AuditQuery {
   limit: number;
@@ -103,17 +112,70 @@ export function createAuditService(rt: Runtime) {
   /**
    * Walks a chain from its start (or the checkpoint retention left) and recomputes every hash.
    * Reports the first event whose stored hash, or link to the previous one, does not match.
+   *
+   * Hashes are keyed (audit.repo.ts). Events written before the chain was keyed verify with the
+   * old unkeyed rule, but only up to the keyed `audit.chain_keyed` event the upgrade appended;
+   * a chain that stays unkeyed to its end was recomputed without the key, and is reported.
+   * `anchor`, a signed head the operator kept (`…/audit-logs/head`), is checked as well: the
+   * chain must still hold that event with that hash — which detects the removal of the newest
+   * events up to that head.
    */
-  async function verify(orgId: string | null) {
+  async function verify(orgId: string | null, anchorJws?: string) {
     const chain = chainOf(orgId);
+    const key = auditKeyOf(db);
+    const anchor = anchorJws === undefined ? undefined : await verifyHead(rt, chain, anchorJws);
     const checkpoint = await db
       .selectFrom('audit_checkpoints')
       .selectAll()
       .where('chain', '=', chain)
       .executeTakeFirst();
+    const checkpointOut = checkpoint ? { seq: checkpoint.seq, removed: checkpoint.removed } : null;
+    let anchorFound = false;
+    const result = (
+      valid: boolean,
+      checked: number,
+      firstBroken: { id: string; seq: number; reason: string } | null,
+    ) => {
+      const anchored =
+        anchor === undefined
+          ? undefined
+          : anchorFound || (anchor.sequence === 0 && anchor.hash === null)
+            ? { sequence: anchor.sequence, found: true, reason: null }
+            : checkpoint && Number(checkpoint.seq) > anchor.sequence && valid
+              ? // Retention removed it; the checkpoint (keyed) vouches for what came before.
+                { sequence: anchor.sequence, found: true, reason: 'removed by retention' }
+              : {
+                  sequence: anchor.sequence,
+                  found: false,
+                  reason:
+                    'the chain no longer holds this event with this hash (events were removed or rewritten)',
+                };
+      return {
+        valid: valid && (anchored === undefined || anchored.found),
+        checked,
+        checkpoint: checkpointOut,
+        first_broken: firstBroken,
+        ...(anchored ? { anchor: anchored } : {}),
+      };
+    };
+    if (checkpoint) {
+      // Moving the checkpoint would let a writer drop the oldest events unnoticed.
+      const mac = checkpoint.mac;
+      if (!mac || mac !== checkpointMac(key, checkpoint))
+        return result(false, 0, {
+          id: `checkpoint:${chain}`,
+          seq: Number(checkpoint.seq),
+          reason: 'the retention checkpoint was changed after it was written',
+        });
+      if (anchor && Number(checkpoint.seq) === anchor.sequence && checkpoint.hash === anchor.hash)
+        anchorFound = true;
+    }
     let expectedPrev: string | null = checkpoint?.hash ?? null;
     let after = checkpoint ? checkpoint.seq : -1;
     let checked = 0;
+    /** null until the first event: whether this stretch of the chain is keyed */
+    let keyed: boolean | null = null;
+    let firstUnkeyed: { id: string; seq: number } | null = null;
     for (;;) {
       let q = db.selectFrom('audit_events').selectAll().where('seq', '>', after);
       q =
@@ -123,30 +185,63 @@ export function createAuditService(rt: Runtime) {
       const batch = await q.orderBy('seq').limit(1000).execute();
       for (const e of batch) {
         checked++;
+        const keyedHash = eventHash(key, e.prev_hash, e);
+        // A chain starts keyed unless its first event carries an old, unkeyed hash.
+        if (keyed === null)
+          keyed = keyedHash === e.hash || legacyEventHash(e.prev_hash, e) !== e.hash;
+        const sealsUnkeyed = !keyed && e.action === CHAIN_KEYED_ACTION && e.actor_type === 'system';
+        const expected = keyed || sealsUnkeyed ? keyedHash : legacyEventHash(e.prev_hash, e);
         const reason =
           e.prev_hash !== expectedPrev
             ? 'the link to the previous event is broken (an event was removed, inserted or reordered)'
-            : eventHash(e.prev_hash, e) !== e.hash
+            : expected !== e.hash
               ? 'the event was changed after it was written'
               : null;
-        if (reason)
-          return {
-            valid: false,
-            checked,
-            checkpoint: checkpoint ? { seq: checkpoint.seq, removed: checkpoint.removed } : null,
-            first_broken: { id: e.id, seq: e.seq, reason },
-          };
+        if (reason) return result(false, checked, { id: e.id, seq: e.seq, reason });
+        if (!keyed && !firstUnkeyed) firstUnkeyed = { id: e.id, seq: e.seq };
+        if (sealsUnkeyed) keyed = true;
+        if (anchor && e.seq === anchor.sequence && e.hash === anchor.hash) anchorFound = true;
         expectedPrev = e.hash;
         after = e.seq;
       }
       if (batch.length < 1000) break;
     }
-    return {
-      valid: true,
-      checked,
-      checkpoint: checkpoint ? { seq: checkpoint.seq, removed: checkpoint.removed } : null,
-      first_broken: null,
+    if (keyed === false && firstUnkeyed)
+      return result(false, checked, {
+        ...firstUnkeyed,
+        reason:
+          'the chain was recomputed without the audit key (unkeyed events after the upgrade to keyed hashes)',
+      });
+    return result(true, checked, null);
+  }
+
+  /**
+   * The chain's newest event, signed (JWS, ES256, the token signing key) so the operator can keep
+   * it elsewhere and later ask `verify` whether the chain still holds it.
+   */
+  async function head(orgId: string | null): Promise<AuditHead & { checkpoint: string }> {
+    const chain = chainOf(orgId);
+    let q = db.selectFrom('audit_events').select(['seq', 'hash']);
+    q =
+      orgId === null
+        ? q.where('organization_id', 'is', null)
+        : q.where('organization_id', '=', orgId);
+    const last = await q.orderBy('seq', 'desc').limit(1).executeTakeFirst();
+    const retained = last
+      ? undefined
+      : await db
+          .selectFrom('audit_checkpoints')
+          .select(['seq', 'hash'])
+          .where('chain', '=', chain)
+          .executeTakeFirst();
+    const top = last ?? retained;
+    const payload: AuditHead = {
+      organization: chain,
+      sequence: top ? Number(top.seq) : 0,
+      hash: top?.hash ?? null,
+      at: toIso(clock.now()),
     };
+    return { ...payload, checkpoint: await signHead(rt, payload) };
   }
 
   /** Every matching event, oldest first, one JSON object per line. */
@@ -204,28 +299,18 @@ export function createAuditService(rt: Runtime) {
             : del.where('organization_id', '=', orgId);
         const res = await del.executeTakeFirst();
         const n = Number(res.numDeletedRows);
+        const key = auditKeyOf(trx);
         const before = await trx
           .selectFrom('audit_checkpoints')
           .select('removed')
           .where('chain', '=', chain)
           .executeTakeFirst();
+        const point = { chain, seq: last.seq, hash: lastHash, removed: (before?.removed ?? 0) + n };
+        const next = { ...point, mac: checkpointMac(key, point) };
         await trx
           .insertInto('audit_checkpoints')
-          .values({
-            chain,
-            seq: last.seq,
-            hash: lastHash,
-            removed: (before?.removed ?? 0) + n,
-            created_at: clock.now(),
-          })
-          .onConflict((oc) =>
-            oc.column('chain').doUpdateSet({
-              seq: last.seq,
-              hash: lastHash,
-              removed: (before?.removed ?? 0) + n,
-              created_at: clock.now(),
-            }),
-          )
+          .values({ ...next, created_at: clock.now() })
+          .onConflict((oc) => oc.column('chain').doUpdateSet({ ...next, created_at: clock.now() }))
           .execute();
         return n;
       });
@@ -233,7 +318,7 @@ export function createAuditService(rt: Runtime) {
     return removed;
   }
 
-  return { list, verify, exportNdjson, applyRetention };
+  return { list, verify, head, exportNdjson, applyRetention };
 }
 
 export type AuditService = ReturnType<typeof createAuditService>;
