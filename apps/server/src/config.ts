@@ -97,6 +97,11 @@ export interface OAuthProviderConfig {
   webUrl?: string;
   apiUrl?: string;
   scopes: string;
+  /**
+   * Whether an email this provider verified may join an existing account on its own (issue 10
+   * #11). Off: the person must also prove the account (its password or an emailed code).
+   */
+  linkByEmail: boolean;
 }
 
 const EnvSchema = z.object({
@@ -210,6 +215,8 @@ const EnvSchema = z.object({
   GOOGLE_ISSUER: z
     .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
     .default('https://accounts.google.com'),
+  /** Whether Google's verified email may join an existing account without its password */
+  GOOGLE_LINK_BY_EMAIL: flag(true),
   GITHUB_CLIENT_ID: z.string().optional(),
   GITHUB_CLIENT_SECRET: z.string().optional(),
   /** GitHub's web address (GitHub Enterprise Server: https://github.example.com) */
@@ -220,6 +227,8 @@ const EnvSchema = z.object({
   GITHUB_API_URL: z
     .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
     .default('https://api.github.com'),
+  /** Whether GitHub's verified primary email may join an existing account without its password */
+  GITHUB_LINK_BY_EMAIL: flag(true),
   /** Comma-separated names of generic OpenID Connect providers, each configured by OIDC_<NAME>_* */
   OIDC_PROVIDERS: commaList(
     (n) => /^[a-z0-9_-]{1,40}$/.test(n) && n !== 'google' && n !== 'github',
@@ -352,7 +361,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
 /**
  * Providers are on when their client id and secret are set. A generic provider NAME is read
- * from OIDC_<NAME>_ISSUER, _CLIENT_ID, _CLIENT_SECRET and optional _DISPLAY_NAME and _SCOPES.
+ * from OIDC_<NAME>_ISSUER, _CLIENT_ID, _CLIENT_SECRET and optional _DISPLAY_NAME, _SCOPES and
+ * _LINK_BY_EMAIL (off by default).
  */
 function oauthProvidersFrom(
   e: z.output<typeof EnvSchema>,
@@ -375,6 +385,7 @@ function oauthProvidersFrom(
       displayName: 'Google',
       issuer: e.GOOGLE_ISSUER,
       scopes: 'openid email profile',
+      linkByEmail: e.GOOGLE_LINK_BY_EMAIL,
       ...google,
     });
   const github = pair('GITHUB_CLIENT_ID', 'GITHUB_CLIENT_SECRET');
@@ -386,6 +397,7 @@ function oauthProvidersFrom(
       webUrl: e.GITHUB_URL.replace(/\/+$/, ''),
       apiUrl: e.GITHUB_API_URL.replace(/\/+$/, ''),
       scopes: 'read:user user:email',
+      linkByEmail: e.GITHUB_LINK_BY_EMAIL,
       ...github,
     });
   for (const name of e.OIDC_PROVIDERS) {
@@ -403,12 +415,19 @@ function oauthProvidersFrom(
         problems.push(`invalid ${prefix}_CLIENT_ID: must be set for provider ${name}`);
       continue;
     }
+    // Off unless told: any issuer (a customer's, a lax one) can vouch for any address.
+    const linkByEmail = flag(false).safeParse(env[`${prefix}_LINK_BY_EMAIL`]);
+    if (!linkByEmail.success) {
+      problems.push(`invalid ${prefix}_LINK_BY_EMAIL: must be on or off`);
+      continue;
+    }
     list.push({
       id: `oidc:${name}`,
       kind: 'oidc',
       displayName: env[`${prefix}_DISPLAY_NAME`] ?? name,
       issuer,
       scopes: env[`${prefix}_SCOPES`] ?? 'openid email profile',
+      linkByEmail: linkByEmail.data,
       ...client,
     });
   }

@@ -286,6 +286,40 @@ const CASES: Record<string, Case> = {
       .execute();
     return { url: '/v1/auth/oauth/exchange', body: { login_token: loginToken } };
   },
+  'POST /v1/auth/oauth/link/confirm': async () => {
+    // The pending link a provider callback leaves when the account must be proved first, made
+    // directly (the round trip is tested in modules/oauth/oauth.linking.test.ts).
+    const user = await ctx.signUp();
+    const token = `audit-${uniqueEmail('link-proof')}`;
+    const now = ctx.clock.now();
+    await ctx.database.db
+      .insertInto('pending_sign_ins')
+      .values({
+        id: `psi_proof${phoneCounter++}`,
+        token_hash: hashToken(token),
+        user_id: user.userId,
+        kind: 'link_proof',
+        amr: JSON.stringify(['oauth:github']),
+        mode: 'token',
+        detail: JSON.stringify({
+          provider: 'github',
+          subject: `gh-${token}`,
+          email: user.email,
+          proof: 'password',
+          first_name: 'Ada',
+          last_name: 'Lovelace',
+        }),
+        attempts: 0,
+        expires_at: now + 60_000,
+        consumed_at: null,
+        created_at: now,
+      })
+      .execute();
+    return {
+      url: '/v1/auth/oauth/link/confirm',
+      body: { link_pending_token: token, password: user.password },
+    };
+  },
   'POST /v1/me/identities/confirm': async () => {
     // The link token a provider callback leaves, made directly (the round trip itself is
     // tested in modules/oauth against real providers).

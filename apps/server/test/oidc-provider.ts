@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createSign, generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -40,6 +40,12 @@ export interface TestOidcProvider {
   signInAs(sub: string): void;
   /** every following interaction answers access_denied, as when the person presses "cancel" */
   denyNext(): void;
+  /**
+   * A hostile token endpoint: from now on (until called with false) its ID tokens carry the
+   * given claims over the real ones and are signed with a key that is not in the provider's
+   * JWKS (same kid and alg), as a token endpoint that the issuer does not control would answer.
+   */
+  forgeIdTokens(claims: Record<string, unknown> | false): void;
   close(): Promise<void>;
 }
 
@@ -114,6 +120,8 @@ export async function startOidcProvider(
 
   const accounts = new Map<string, OidcAccount>();
   let next: { kind: 'account'; sub: string } | { kind: 'deny' } | null = null;
+  let forged: Record<string, unknown> | false = false;
+  const rogueKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
   let handler: (req: http.IncomingMessage, res: http.ServerResponse) => void = (_req, res) => {
     res.writeHead(503).end();
   };
@@ -202,6 +210,9 @@ export async function startOidcProvider(
   }
 
   handler = (req, res) => {
+    if (forged && req.method === 'POST' && req.url?.startsWith('/token')) {
+      reSignIdToken(res, forged, rogueKey);
+    }
     if (req.url?.startsWith('/i/')) {
       interact(req, res).catch((error: Error) => {
         res.writeHead(500, { 'content-type': 'text/plain' }).end(error.message);
@@ -222,10 +233,49 @@ export async function startOidcProvider(
     denyNext() {
       next = { kind: 'deny' };
     },
+    forgeIdTokens(claims) {
+      forged = claims;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * Makes the token endpoint's answer carry an ID token re-signed with `key` (RS256, kid
+ * `test-key` as the real one), its payload merged with `claims`: the body the library writes is
+ * caught at `res.end`, rewritten, and sent with a corrected length.
+ */
+function reSignIdToken(res: http.ServerResponse, claims: Record<string, unknown>, key: KeyObject) {
+  const end = res.end.bind(res);
+  const chunks: Buffer[] = [];
+  res.write = ((chunk: unknown) => {
+    chunks.push(Buffer.from(chunk as Buffer));
+    return true;
+  }) as typeof res.write;
+  res.end = ((chunk?: unknown) => {
+    if (chunk && typeof chunk !== 'function') chunks.push(Buffer.from(chunk as Buffer));
+    let body = Buffer.concat(chunks).toString('utf8');
+    try {
+      const json = JSON.parse(body) as { id_token?: string };
+      if (json.id_token) {
+        const [header, payload] = json.id_token.split('.');
+        const merged = {
+          ...(JSON.parse(Buffer.from(payload!, 'base64url').toString('utf8')) as object),
+          ...claims,
+        };
+        const input = `${header}.${Buffer.from(JSON.stringify(merged)).toString('base64url')}`;
+        const signature = createSign('RSA-SHA256').update(input).sign(key).toString('base64url');
+        json.id_token = `${input}.${signature}`;
+        body = JSON.stringify(json);
+      }
+    } catch {
+      // not JSON: an error answer, passed on as it is
+    }
+    if (!res.headersSent) res.setHeader('content-length', Buffer.byteLength(body));
+    return end(body);
+  }) as typeof res.end;
 }

@@ -62,6 +62,10 @@ export const ErrorCodes = {
     status: 403,
     title: 'The provider does not vouch for this email address',
   },
+  oauth_email_invalid: {
+    status: 400,
+    title: 'The provider sent an email that is not a valid address',
+  },
   identity_linked_elsewhere: {
     status: 409,
     title: 'This provider identity belongs to another user',

@@ -43,7 +43,14 @@ export interface AvatarsTable {
 export interface OneTimeCodesTable {
   id: string;
   user_id: string;
-  purpose: 'verify_email' | 'password_reset' | 'mfa_sms' | 'step_up_sms' | 'sms_enrol';
+  purpose:
+    | 'verify_email'
+    | 'password_reset'
+    | 'mfa_sms'
+    | 'step_up_sms'
+    | 'sms_enrol'
+    /** proves an account before a provider identity joins it (modules/oauth) */
+    | 'oauth_link';
   /** HMAC of the code, bound to user and purpose */
   code_hash: string;
   attempts: number;
@@ -114,11 +121,12 @@ export interface PendingSignInsTable {
   id: string;
   token_hash: string;
   user_id: string;
-  kind: 'mfa' | 'handoff' | 'link';
+  /** link_proof: a provider sign-in waiting for proof of the existing account it would join */
+  kind: 'mfa' | 'handoff' | 'link' | 'link_proof';
   /** JSON array of the methods already passed */
   amr: string;
   mode: 'token' | 'cookie';
-  /** link: JSON {provider, subject, email} */
+  /** link: JSON {provider, subject, email}; link_proof: also {proof, first_name, last_name} */
   detail: string | null;
   attempts: number;
   expires_at: number;

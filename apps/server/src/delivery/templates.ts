@@ -63,6 +63,12 @@ export const mails = {
       ? `Hello ${name},\n\nAn organization, ${organization}, was created for you and you are its owner. Set your password to sign in:\n${publicUrl}/set-password?token=${setPasswordToken}\n(or POST it as reset_token with your new password to ${publicUrl}/v1/auth/password/reset). The link is valid for 7 days.\n`
       : `Hello ${name},\n\nAn organization, ${organization}, was created for you and you are its owner. Sign in at ${publicUrl} with your existing account.\n`,
   }),
+  /** The code that proves an account before a provider sign-in joins it (the code is not in the subject). */
+  providerLinkCode: (to: string, name: string, provider: string, code: string): EmailMessage => ({
+    to,
+    subject: `Confirm signing in to Gatehouse with ${provider}`,
+    text: `Hello ${name},\n\nSomeone signing in with ${provider} asked to join your Gatehouse account. If it was you, enter this code: ${code}. It is valid for 10 minutes.\n\nIf it was not you, ignore this message: without the code nothing changes.\n`,
+  }),
   /** Sent whenever sign-in protection changes, so a takeover does not go unnoticed. */
   securityChanged: (to: string, name: string, what: string): EmailMessage => ({
     to,

@@ -234,24 +234,26 @@ describe('a returning user', () => {
 });
 
 describe('an existing password account', () => {
+  // Google links by verified email (GOOGLE_LINK_BY_EMAIL, on by default); generic OIDC
+  // providers do not by default: oauth.linking.test.ts.
   it('gets the identity when the provider verified its email, and keeps its password', async () => {
     const user = await ctx.signUp();
-    person(corp, { email: user.email, email_verified: true });
-    const trip = await signInVia(ctx, 'oidc:corp', { mode: 'token' });
+    person(google, { email: user.email, email_verified: true });
+    const trip = await signInVia(ctx, 'google', { mode: 'token' });
     const tokens = await exchange(trip.fragment.login_token!);
     const me = await ctx.request('GET', '/v1/me', { token: tokens.body.access_token });
     expect(me.body.id).toBe(user.userId);
     expect(me.body.has_password).toBe(true);
     expect(await identitiesOf(user.accessToken)).toMatchObject([
-      { provider: 'oidc:corp', email: user.email },
+      { provider: 'google', email: user.email },
     ]);
     expect((await ctx.login(user.email, user.password)).userId).toBe(user.userId);
   });
 
   it('tells its owner by mail that the provider can now sign them in', async () => {
     const user = await ctx.signUp();
-    person(corp, { email: user.email, email_verified: true });
-    await signInVia(ctx, 'oidc:corp');
+    person(google, { email: user.email, email_verified: true });
+    await signInVia(ctx, 'google');
     const mail = await ctx.database.db
       .selectFrom('outbox')
       .select('body')
@@ -293,8 +295,8 @@ describe('an existing password account', () => {
    */
   it('loses the password of whoever registered the address without proving it', async () => {
     const squatter = await registerOnly(ctx);
-    person(corp, { email: squatter.email, email_verified: true });
-    const trip = await signInVia(ctx, 'oidc:corp', { mode: 'token' });
+    person(google, { email: squatter.email, email_verified: true });
+    const trip = await signInVia(ctx, 'google', { mode: 'token' });
     const tokens = await exchange(trip.fragment.login_token!);
     const me = await ctx.request('GET', '/v1/me', { token: tokens.body.access_token });
     expect(me.body).toMatchObject({
@@ -345,8 +347,8 @@ describe('a user with a second factor', () => {
 
   it('gets an mfa_token in the fragment instead of a session', async () => {
     const user = await userWithTotp();
-    person(corp, { email: user.email });
-    const trip = await signInVia(ctx, 'oidc:corp', { return_to: `${APP_ORIGIN}/cb` });
+    person(google, { email: user.email });
+    const trip = await signInVia(ctx, 'google', { return_to: `${APP_ORIGIN}/cb` });
     expect(trip.fragment.mfa_token).toEqual(expect.any(String));
     expect(trip.fragment.methods?.split(',')).toContain('totp');
     expect(trip.fragment.login_token).toBeUndefined();
@@ -355,8 +357,8 @@ describe('a user with a second factor', () => {
 
   it('finishes with its authenticator, in a session whose amr has both', async () => {
     const user = await userWithTotp();
-    person(corp, { email: user.email });
-    const trip = await signInVia(ctx, 'oidc:corp');
+    person(google, { email: user.email });
+    const trip = await signInVia(ctx, 'google');
     const code = await generateTotp({
       secret: user.secret,
       epoch: Math.floor(ctx.clock.now() / 1000),
@@ -370,7 +372,7 @@ describe('a user with a second factor', () => {
       cookies: { gatehouse_session: cookie },
     });
     const current = sessions.body.data.find((s: { current: boolean }) => s.current);
-    expect(current.amr).toEqual(expect.arrayContaining(['oidc:corp', 'totp']));
+    expect(current.amr).toEqual(expect.arrayContaining(['oauth:google', 'totp']));
   });
 });
 

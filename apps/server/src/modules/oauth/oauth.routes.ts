@@ -8,6 +8,7 @@ import {
   OAuthExchangeBody,
   OAuthProviderView,
   OAuthStartQuery,
+  Password,
   page,
 } from '@gatehouse/contracts';
 import { z } from 'zod';
@@ -19,6 +20,19 @@ import type { OAuthService } from './oauth.service';
 
 const Redirect = { 302: z.null().describe('a redirect (Location header)') };
 const ProviderParams = z.object({ provider: z.string().min(1).max(60) });
+/** One of password and code: the callback's fragment says which (`proof`). */
+const PendingLinkConfirmBody = z.strictObject({
+  link_pending_token: z.string().min(1).max(200),
+  /** proof=password: the existing account's password */
+  password: Password.optional(),
+  /** proof=email_code: the code mailed to the existing account's address */
+  code: z
+    .string()
+    .max(20)
+    .trim()
+    .regex(/^\d{6}$/, 'must be 6 digits')
+    .optional(),
+});
 
 /** Sign-in with Google, GitHub and OpenID Connect providers, and the user's linked identities. */
 export function oauthRoutes(app: App, { rt, oauth }: { rt: Runtime; oauth: OAuthService }) {
@@ -108,6 +122,22 @@ export function oauthRoutes(app: App, { rt, oauth }: { rt: Runtime; oauth: OAuth
     },
     async (req, reply) =>
       replies.send(reply, await oauth.exchange(req.body.login_token, requestMeta(req))),
+  );
+
+  app.post(
+    '/v1/auth/oauth/link/confirm',
+    {
+      schema: {
+        tags,
+        summary:
+          'Finish a provider sign-in that joins an existing account: prove that account (password or emailed code) with the link_pending_token from the return address',
+        body: PendingLinkConfirmBody,
+        response: { 200: LoginResponse },
+      },
+      config: { auth: 'public' },
+    },
+    async (req, reply) =>
+      replies.send(reply, await oauth.confirmPendingLink(req.body, requestMeta(req))),
   );
 
   app.get(

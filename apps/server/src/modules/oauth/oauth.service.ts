@@ -11,15 +11,45 @@ import { newId } from '../../lib/ids';
 import { hashToken, randomToken } from '../../lib/secrets';
 import type { Runtime } from '../../runtime';
 import { insertAuditEvent } from '../audit/audit.repo';
+import { type CodeCheck, checkCode, issueCode } from '../auth/one-time-codes';
 import { findPending, type MfaService } from '../mfa/mfa.service';
 import type { IssuedSession, SessionService } from '../sessions/sessions.service';
 import { findUserByEmail, findUserById, insertUser, type UserRow } from '../users/users.repo';
 import { Provider, type ProviderProfile } from './providers';
+import { claimUnprovenAccount } from './unproven-account';
 
 /** A started sign-in must come back within this time. */
 const STATE_TTL_MS = 10 * 60 * 1000;
 /** A token-mode hand-off must be exchanged within this time. */
 const HANDOFF_TTL_MS = 2 * 60 * 1000;
+
+/** A provider sign-in wants to join an existing account: how the person proves that account. */
+type Proof = 'password' | 'email_code';
+
+/** What a provider identity resolves to: a user to sign in, or an account to prove first. */
+type Resolution =
+  | { kind: 'user'; user: UserRow; revoked: string[] }
+  | { kind: 'proof'; user: UserRow; proof: Proof };
+
+/** What a link_proof pending sign-in remembers of the provider's answer. */
+interface PendingLinkDetail {
+  provider: string;
+  subject: string;
+  email: string;
+  proof: Proof;
+  first_name: string;
+  last_name: string;
+}
+
+/** A pending link lives as long as a started sign-in, and allows 5 wrong answers. */
+const LINK_PROOF_TTL_MS = STATE_TTL_MS;
+const LINK_PROOF_MAX_ATTEMPTS = 5;
+
+/** The names a new or newly claimed account takes from the provider. */
+const ownerNames = (profile: ProviderProfile) => ({
+  firstName: profile.firstName ?? (profile.email ?? '').split('@')[0]!.slice(0, 100),
+  lastName: profile.lastName ?? '',
+});
 
 /** Where the browser goes when a sign-in ends, with what it must know in the fragment. */
 export type CallbackOutcome =
@@ -142,10 +172,13 @@ export function createOAuthService(rt: Runtime, sessions: SessionService, mfa: M
   }
 
   /**
-   * Finds or makes the user for a provider identity. An identity seen before signs its user in;
-   * a new one joins the account with the same email only if the provider verified that email
-   * (otherwise anyone could claim a victim's address at a lax provider and walk in); with no
-   * account for the email, a new user is made. Returns the user, or throws.
+   * Finds or makes the user for a provider identity. An identity seen before signs its user in.
+   * A new one needs an email the provider verified (otherwise anyone could claim a victim's
+   * address at a lax provider and walk in); with no account for the email, a new user is made.
+   * An existing account is joined on the provider's word alone only when the provider is trusted
+   * to link by email (LINK_BY_EMAIL) and the account is not a platform administrator's: a lax or
+   * customer-run issuer can vouch for any address, and no provider's word alone takes over a
+   * platform (issue 10 #11). Otherwise the person must prove the account first ('proof').
    */
   async function resolveUser(
     trx: Transaction<DB>,
@@ -153,7 +186,7 @@ export function createOAuthService(rt: Runtime, sessions: SessionService, mfa: M
     profile: ProviderProfile,
     meta: RequestMeta,
     now: number,
-  ): Promise<UserRow> {
+  ): Promise<Resolution> {
     const known = await trx
       .selectFrom('user_identities')
       .selectAll()
@@ -168,7 +201,7 @@ export function createOAuthService(rt: Runtime, sessions: SessionService, mfa: M
         .execute();
       const user = await findUserById(trx, known.user_id);
       if (!user) throw new AppError('oauth_failed');
-      return user;
+      return { kind: 'user', user, revoked: [] };
     }
     if (!profile.email || !profile.emailVerified)
       throw new AppError(
@@ -177,49 +210,57 @@ export function createOAuthService(rt: Runtime, sessions: SessionService, mfa: M
           ? 'The provider has not verified this email address; verify it there, or sign in with your password'
           : 'The provider shared no email address',
       );
-    let user = await findUserByEmail(trx, profile.email);
+    const existing = await findUserByEmail(trx, profile.email);
     // A suspended or deactivated user gets no new way in (and no mail saying so).
-    if (user && user.status !== 'active') throw new AppError('user_inactive');
-    if (!user) {
-      const id = newId('usr', now);
-      await insertUser(
-        trx,
-        {
-          id,
-          email: profile.email,
-          password_hash: null,
-          first_name: profile.firstName ?? profile.email.split('@')[0]!,
-          last_name: profile.lastName ?? '',
-          email_verified_at: now,
-        },
-        now,
-      );
-      await insertAuditEvent(
-        trx,
-        meta,
-        {
-          actor: { type: 'user', id },
-          action: 'user.registered',
-          target: { type: 'user', id },
-          changes: { via: provider.id },
-        },
-        now,
-      );
-      user = (await findUserById(trx, id))!;
-    } else if (user.email_verified_at === null) {
-      // The provider proved the mailbox: the account is verified now, and it is the mailbox
-      // owner's. Whoever registered the address without ever proving it (perhaps someone
-      // squatting a victim's address before the victim arrives) set the password: it goes, or
-      // it would open the account the real owner is about to fill (pre-account takeover).
-      await trx
-        .updateTable('users')
-        .set({ email_verified_at: now, password_hash: null, updated_at: now })
-        .where('id', '=', user.id)
-        .execute();
-      user = { ...user, email_verified_at: now, password_hash: null };
+    if (existing && existing.status !== 'active') throw new AppError('user_inactive');
+    if (existing) {
+      if (!provider.settings.linkByEmail || existing.is_platform_admin === 1)
+        return {
+          kind: 'proof',
+          user: existing,
+          // An unproven account's password is whoever registered it first: only the mailbox proves it.
+          proof:
+            existing.email_verified_at !== null && existing.password_hash !== null
+              ? 'password'
+              : 'email_code',
+        };
+      let revoked: string[] = [];
+      if (existing.email_verified_at === null)
+        // The provider proved the mailbox: the account is the mailbox owner's now, and nothing
+        // whoever registered the address before them set up survives (pre-account takeover).
+        revoked = await claimUnprovenAccount(trx, existing.id, ownerNames(profile), now);
+      const user = (await findUserById(trx, existing.id))!;
+      await linkIdentity(trx, user, provider, profile, meta, now);
+      return { kind: 'user', user, revoked };
     }
+    const id = newId('usr', now);
+    const names = ownerNames(profile);
+    await insertUser(
+      trx,
+      {
+        id,
+        email: profile.email,
+        password_hash: null,
+        first_name: names.firstName,
+        last_name: names.lastName,
+        email_verified_at: now,
+      },
+      now,
+    );
+    await insertAuditEvent(
+      trx,
+      meta,
+      {
+        actor: { type: 'user', id },
+        action: 'user.registered',
+        target: { type: 'user', id },
+        changes: { via: provider.id },
+      },
+      now,
+    );
+    const user = (await findUserById(trx, id))!;
     await linkIdentity(trx, user, provider, profile, meta, now);
-    return user;
+    return { kind: 'user', user, revoked: [] };
   }
 
   async function linkIdentity(
@@ -229,6 +270,7 @@ export function createOAuthService(rt: Runtime, sessions: SessionService, mfa: M
     profile: ProviderProfile,
     meta: RequestMeta,
     now: number,
+    proof?: Proof,
   ) {
     const id = newId('idn', now);
     await trx
@@ -259,10 +301,83 @@ export function createOAuthService(rt: Runtime, sessions: SessionService, mfa: M
         actor: { type: 'user', id: user.id },
         action: 'user.identity_linked',
         target: { type: 'user', id: user.id },
-        changes: { identity_id: id, provider: provider.id },
+        changes: { identity_id: id, provider: provider.id, ...(proof ? { proof } : {}) },
       },
       now,
     );
+  }
+
+  /** After a commit that changed a user (and perhaps revoked sessions): tell caches and mailer. */
+  function announce(userId: string, revoked: string[]) {
+    rt.bus.publish(`user:${userId}`);
+    for (const id of revoked) rt.bus.publish(`session:${id}`);
+    rt.notifyOutbox();
+  }
+
+  /**
+   * A provider sign-in that would join an existing account it may not join on its word alone:
+   * remembers it (hashed token, 10 minutes) for POST /v1/auth/oauth/link/confirm. For a code
+   * proof, the code goes to the account's address, at most once a minute per address (a lax
+   * provider must not make us flood a mailbox): within that minute the code already sent stands.
+   */
+  async function startPendingLink(
+    resolved: Extract<Resolution, { kind: 'proof' }>,
+    provider: Provider,
+    profile: ProviderProfile,
+    mode: 'token' | 'cookie',
+    now: number,
+  ): Promise<string> {
+    const { user, proof } = resolved;
+    const mayMail =
+      proof === 'email_code' &&
+      (await limits.consume('otpSendPerEmail', user.email).then(
+        () => true,
+        () => false,
+      ));
+    const token = randomToken();
+    const names = ownerNames(profile);
+    const detail: PendingLinkDetail = {
+      provider: provider.id,
+      subject: profile.subject,
+      email: profile.email!,
+      proof,
+      first_name: names.firstName,
+      last_name: names.lastName,
+    };
+    await db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('pending_sign_ins')
+        .values({
+          id: newId('psi', now),
+          token_hash: hashToken(token),
+          user_id: user.id,
+          kind: 'link_proof',
+          amr: JSON.stringify([provider.amr]),
+          mode,
+          detail: JSON.stringify(detail),
+          attempts: 0,
+          expires_at: now + LINK_PROOF_TTL_MS,
+          consumed_at: null,
+          created_at: now,
+        })
+        .execute();
+      if (mayMail) {
+        const code = await issueCode(trx, rt.secretKey, user.id, 'oauth_link', now);
+        await enqueueEmail(
+          trx,
+          mails.providerLinkCode(
+            user.email,
+            // An unproven account's name is whoever registered it: no stranger's text in this mail.
+            user.email_verified_at === null ? 'there' : user.first_name,
+            provider.settings.displayName,
+            code,
+          ),
+          now,
+        );
+      }
+    });
+    if (mayMail) rt.notifyOutbox();
+    return token;
   }
 
   /** Runs a transaction, once more after a unique-key race (two first sign-ins at once). */
@@ -412,14 +527,27 @@ export function createOAuthService(rt: Runtime, sessions: SessionService, mfa: M
         };
       }
 
-      let user: UserRow;
+      let resolved: Resolution;
       try {
-        user = await withRetry((trx) => resolveUser(trx, provider, profile, meta, now));
+        resolved = await withRetry((trx) => resolveUser(trx, provider, profile, meta, now));
       } catch (error) {
         if (error instanceof AppError) return fail(error.code);
         throw error;
       }
-      rt.notifyOutbox();
+      if (resolved.kind === 'proof') {
+        const pending = await startPendingLink(resolved, provider, profile, consumed.mode, now);
+        return {
+          kind: 'redirect',
+          redirect: withFragment(consumed.return_to, {
+            link_pending_token: pending,
+            provider: provider.id,
+            proof: resolved.proof,
+            expires_in: String(LINK_PROOF_TTL_MS / 1000),
+          }),
+        };
+      }
+      const { user } = resolved;
+      announce(user.id, resolved.revoked);
       if (user.status !== 'active') return fail('user_inactive');
       const amr = [provider.amr];
       const challenge = await mfa.challengeIfNeeded(user, amr, consumed.mode);
@@ -465,6 +593,139 @@ export function createOAuthService(rt: Runtime, sessions: SessionService, mfa: M
         kind: 'redirect',
         redirect: withFragment(consumed.return_to, { login_token: loginToken }),
       };
+    },
+
+    /**
+     * Finishes a provider sign-in that had to prove the existing account it joins (the
+     * link_pending_token from the callback's fragment): with the account's password, or the
+     * code mailed to its address. Counted like a password sign-in (per address, and per account
+     * under a key of its own, so nobody can lock the owner's password sign-in this way); a
+     * pending link allows 5 answers. On success the identity is linked (audited, and the owner
+     * told by mail), an unproven account is claimed as by a provider that proved the mailbox,
+     * and the sign-in goes on as a password sign-in would: a second factor if the user has one
+     * (mfa_required), else a session in the mode the sign-in started with.
+     */
+    async confirmPendingLink(
+      input: { link_pending_token: string; password?: string; code?: string },
+      meta: RequestMeta,
+    ) {
+      await limits.consume('loginPerIp', meta.ip ?? 'unknown');
+      const invalid = () =>
+        new AppError('invalid_token', 'The link token is invalid, expired or used: sign in again');
+      const pending = await findPending(db, input.link_pending_token, 'link_proof', clock.now());
+      if (!pending?.detail) throw invalid();
+      const detail = JSON.parse(pending.detail) as PendingLinkDetail;
+      const answer = detail.proof === 'password' ? input.password : input.code;
+      if (answer === undefined)
+        throw new AppError(
+          'validation_failed',
+          `This link is confirmed with the account's ${detail.proof === 'password' ? 'password' : 'emailed code'}`,
+          {
+            errors: [
+              {
+                path: `body.${detail.proof === 'password' ? 'password' : 'code'}`,
+                message: 'required',
+              },
+            ],
+          },
+        );
+      const accountKey = `oauth_link:${pending.user_id}`;
+      await limits.consume('loginPerAccount', accountKey);
+      const provider = providerOf(detail.provider);
+      // The attempt is spent before the answer is judged (guarded): parallel guesses get no more.
+      const spent = await db
+        .updateTable('pending_sign_ins')
+        .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
+        .where('id', '=', pending.id)
+        .where('consumed_at', 'is', null)
+        .where('attempts', '<', LINK_PROOF_MAX_ATTEMPTS)
+        .returning('attempts')
+        .executeTakeFirst();
+      if (!spent) throw invalid();
+      const user = await findUserById(db, pending.user_id);
+      if (user?.status !== 'active') throw new AppError('user_inactive');
+
+      if (detail.proof === 'password') {
+        // Only a proven account's password proves it (an unproven one's is whoever registered).
+        let ok = false;
+        if (user.password_hash !== null && user.email_verified_at !== null)
+          ok = await rt.hasher.verify(user.password_hash, answer);
+        else await rt.hasher.verifyDummy(answer); // the same time either way
+        if (!ok) {
+          rt.metrics.signIns.inc({ result: 'failure' });
+          throw new AppError(
+            'invalid_credentials',
+            'The password of the existing account is wrong',
+          );
+        }
+      } else {
+        const now = clock.now();
+        const check: CodeCheck = await db
+          .transaction()
+          .execute((trx) => checkCode(trx, rt.secretKey, user.id, 'oauth_link', answer, now));
+        if (!check.ok)
+          throw new AppError(
+            check.reason,
+            undefined,
+            check.attemptsLeft !== undefined ? { attempts_left: check.attemptsLeft } : {},
+          );
+      }
+
+      const now = clock.now();
+      const profile: ProviderProfile = {
+        subject: detail.subject,
+        email: detail.email,
+        emailVerified: true,
+        firstName: detail.first_name,
+        lastName: detail.last_name,
+      };
+      const outcome = await withRetry(async (trx) => {
+        const done = await trx
+          .updateTable('pending_sign_ins')
+          .set({ consumed_at: now })
+          .where('id', '=', pending.id)
+          .where('consumed_at', 'is', null)
+          .returning('id')
+          .executeTakeFirst();
+        if (!done) throw invalid();
+        const owner = await trx
+          .selectFrom('user_identities')
+          .select('user_id')
+          .where('provider', '=', provider.id)
+          .where('subject', '=', detail.subject)
+          .executeTakeFirst();
+        if (owner && owner.user_id !== user.id) throw new AppError('identity_linked_elsewhere');
+        let revoked: string[] = [];
+        const current = (await findUserById(trx, user.id))!;
+        if (current.email_verified_at === null)
+          // The emailed code proved the mailbox: as with a provider that proves it, the account
+          // is the mailbox owner's now and the unproven state goes (issue 10 #1).
+          revoked = await claimUnprovenAccount(
+            trx,
+            user.id,
+            { firstName: detail.first_name, lastName: detail.last_name },
+            now,
+          );
+        if (!owner) {
+          await linkIdentity(trx, current, provider, profile, meta, now, detail.proof);
+        }
+        return { user: (await findUserById(trx, user.id))!, revoked };
+      });
+      announce(user.id, outcome.revoked);
+      await limits.reset('loginPerAccount', accountKey);
+      const amr = [provider.amr, detail.proof === 'password' ? 'pwd' : 'otp'];
+      const challenge = await mfa.challengeIfNeeded(outcome.user, amr, pending.mode);
+      if (challenge)
+        throw new AppError(
+          'mfa_required',
+          `Answer with ${challenge.methods.join(', ')} at POST /v1/auth/mfa/verify`,
+          challenge,
+        );
+      const opened = await db
+        .transaction()
+        .execute((trx) => sessions.open(trx, outcome.user, { amr, meta, mode: pending.mode }));
+      rt.metrics.signIns.inc({ result: 'success' });
+      return sessions.finish(opened);
     },
 
     /** Token mode: a login token from the callback becomes a session, once. */

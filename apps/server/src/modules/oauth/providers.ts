@@ -1,3 +1,4 @@
+import { Email } from '@gatehouse/contracts';
 import * as client from 'openid-client';
 import type { OAuthProviderConfig } from '../../config';
 import { AppError } from '../../http/errors';
@@ -11,6 +12,29 @@ export interface ProviderProfile {
   emailVerified: boolean;
   firstName: string | null;
   lastName: string | null;
+}
+
+/**
+ * A provider's email passes the same validation as a registration's (the contracts' `Email`):
+ * `a@x.com, b@evil`, `Name <b@evil>`, a CR/LF or a string without `@` would otherwise become a
+ * user's address, and every security mail would go to whatever it smuggles (issue 10 #10).
+ * Absent is null; present and not an address is refused, never quietly dropped.
+ */
+export function providerEmail(raw: unknown): string | null {
+  if (raw === undefined || raw === null) return null;
+  const parsed = Email.safeParse(raw);
+  if (!parsed.success)
+    throw new AppError('oauth_email_invalid', 'The provider sent an email that is not an address');
+  return parsed.data;
+}
+
+/** A provider's name claim, kept only if it would pass as a registration's name. */
+function providerName(raw: unknown): string | null {
+  if (typeof raw !== 'string') return null;
+  const name = raw.trim();
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused: a name is put in mail text
+  if (name.length === 0 || name.length > 100 || /[\u0000-\u001f\u007f]/.test(name)) return null;
+  return name;
 }
 
 const isLoopback = (url: URL) =>
@@ -58,13 +82,19 @@ export class Provider {
     }
     const issuer = new URL(s.issuer!);
     const insecure = issuer.protocol === 'http:' && isLoopback(issuer);
-    return client.discovery(
+    const config = await client.discovery(
       issuer,
       s.clientId,
       s.clientSecret,
       undefined,
       insecure ? { execute: [client.allowInsecureRequests] } : undefined,
     );
+    // openid-client trusts an ID token from the token endpoint on the strength of TLS alone
+    // (OIDC Core 3.1.3.7 allows it); we check its signature against the issuer's JWKS as
+    // well, so a token endpoint (or anything between us and it) that answers with claims the
+    // issuer never signed is refused (issue 10 #11).
+    client.enableNonRepudiationChecks(config);
+    return config;
   }
 
   async config(): Promise<client.Configuration> {
@@ -140,13 +170,13 @@ export class Provider {
         );
       }
     }
-    const email = typeof info.email === 'string' ? info.email.trim().toLowerCase() : null;
+    const email = providerEmail(info.email);
     return {
       subject: claims.sub,
       email,
       emailVerified: email !== null && info.email_verified === true,
-      firstName: typeof info.given_name === 'string' ? info.given_name : null,
-      lastName: typeof info.family_name === 'string' ? info.family_name : null,
+      firstName: providerName(info.given_name),
+      lastName: providerName(info.family_name),
     };
   }
 
@@ -177,13 +207,13 @@ export class Provider {
     // Only the primary address, and only if GitHub verified it: a secondary unverified address
     // is anyone's claim.
     const primary = Array.isArray(emails) ? emails.find((e) => e.primary) : undefined;
-    const [first, ...rest] = (user.name ?? '').trim().split(/\s+/);
+    const [first, ...rest] = (typeof user.name === 'string' ? user.name : '').trim().split(/\s+/);
     return {
       subject: String(user.id),
-      email: primary ? primary.email.trim().toLowerCase() : null,
+      email: primary ? providerEmail(primary.email) : null,
       emailVerified: primary?.verified === true,
-      firstName: first || null,
-      lastName: rest.join(' ') || null,
+      firstName: providerName(first),
+      lastName: providerName(rest.join(' ')),
     };
   }
 }
