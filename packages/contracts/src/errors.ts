@@ -40,6 +40,10 @@ export const ErrorCodes = {
     title: 'This needs a recent sign-in or a fresh second factor',
   },
   login_method_not_allowed: {
+  mobile_is_sms_factor: {
+    status: 409,
+    title: 'This mobile number receives your sign-in codes: change it by enrolling the new number',
+  },
     status: 403,
     title: 'This organization does not accept the way this session signed in',
   },

@@ -1,6 +1,8 @@
 import { AVATAR_MAX_BYTES, METADATA_MAX_BYTES } from '@gatehouse/contracts';
 import type { Transaction } from 'kysely';
 import type { DB } from '../../db/schema';
+import { enqueueEmail } from '../../delivery/outbox';
+import { mails } from '../../delivery/templates';
 import type { RequestMeta, UserPrincipal } from '../../http/context';
 import { AppError } from '../../http/errors';
 import { newId } from '../../lib/ids';
@@ -98,7 +100,12 @@ export function createUserService(rt: Runtime) {
     action: string,
     meta: RequestMeta,
     decide: (before: UserRow) => Changes,
-    alsoInside?: (trx: Transaction<DB>, now: number) => Promise<void>,
+    alsoInside?: (
+      trx: Transaction<DB>,
+      now: number,
+      changes: Changes,
+      before: UserRow,
+    ) => Promise<void>,
   ) {
     const now = clock.now();
     const changed = await db.transaction().execute(async (trx) => {
@@ -109,8 +116,8 @@ export function createUserService(rt: Runtime) {
         (k) => wanted[k] !== before[k],
       );
       if (keys.length === 0) return false;
-      await alsoInside?.(trx, now);
       const changes = Object.fromEntries(keys.map((k) => [k, wanted[k]])) as Changes;
+      await alsoInside?.(trx, now, changes, before);
       await updateUser(trx, principal.userId, { ...changes, updated_at: now });
       if (changes.first_name !== undefined || changes.last_name !== undefined) {
         // The members lists sort and search on a copy of the name (see the memberships table).
@@ -140,6 +147,41 @@ export function createUserService(rt: Runtime) {
     // After commit: this node's cache (and, through Redis, every other node's) forgets the user.
     if (changed) bus.publish(`user:${principal.userId}`);
     return present(await load(principal.userId));
+  }
+
+  /**
+   * The mobile number of a user with an SMS second factor is the number that factor proved, and
+   * the one sign-in codes go to: a profile PATCH may not change it (issue 10 #23 — codes kept
+   * going to the old number while the profile showed the new one; and a session alone must not
+   * redirect a second factor). The number is changed by enrolling the new one as the SMS factor
+   * (POST /v1/me/mfa/sms, which asks for a recent sign-in), which also sets it here. Any other
+   * change of the mobile is told to the user by mail.
+   */
+  async function guardMobile(trx: Transaction<DB>, now: number, changes: Changes, before: UserRow) {
+    if (changes.mobile === undefined) return;
+    const factor = await trx
+      .selectFrom('mfa_factors')
+      .select('phone')
+      .where('user_id', '=', before.id)
+      .where('type', '=', 'sms')
+      .where('confirmed_at', 'is not', null)
+      .executeTakeFirst();
+    if (factor && factor.phone !== changes.mobile)
+      throw new AppError(
+        'mobile_is_sms_factor',
+        'Your sign-in codes go to this number. To use another, set it up at POST /v1/me/mfa/sms (then remove the old factor)',
+      );
+    const mask = (phone: string | null) =>
+      phone ? `${'•'.repeat(Math.max(0, phone.length - 2))}${phone.slice(-2)}` : 'none';
+    await enqueueEmail(
+      trx,
+      mails.securityChanged(
+        before.email,
+        before.first_name,
+        `The mobile number of your account was changed from ${mask(before.mobile)} to ${mask(changes.mobile ?? null)}.`,
+      ),
+      now,
+    );
   }
 
   return {
@@ -174,22 +216,30 @@ export function createUserService(rt: Runtime) {
           'must be an IANA time zone such as Europe/Berlin',
         );
       }
-      return change(principal, 'user.updated', meta, (before) => {
-        const changes: Changes = {};
-        if (input.first_name !== undefined) changes.first_name = input.first_name;
-        if (input.last_name !== undefined) changes.last_name = input.last_name;
-        if (input.mobile !== undefined) changes.mobile = input.mobile;
-        if (timezone !== undefined) changes.timezone = timezone;
-        if (input.user_settings) {
-          const stored = parseJsonObject(before.user_settings);
-          for (const key of SETTINGS_KEYS) {
-            if (key !== 'timezone' && input.user_settings[key] !== undefined)
-              stored[key] = input.user_settings[key];
+      const profile = await change(
+        principal,
+        'user.updated',
+        meta,
+        (before) => {
+          const changes: Changes = {};
+          if (input.first_name !== undefined) changes.first_name = input.first_name;
+          if (input.last_name !== undefined) changes.last_name = input.last_name;
+          if (input.mobile !== undefined) changes.mobile = input.mobile;
+          if (timezone !== undefined) changes.timezone = timezone;
+          if (input.user_settings) {
+            const stored = parseJsonObject(before.user_settings);
+            for (const key of SETTINGS_KEYS) {
+              if (key !== 'timezone' && input.user_settings[key] !== undefined)
+                stored[key] = input.user_settings[key];
+            }
+            changes.user_settings = JSON.stringify(stored);
           }
-          changes.user_settings = JSON.stringify(stored);
-        }
-        return changes;
-      });
+          return changes;
+        },
+        (trx, now, changes, before) => guardMobile(trx, now, changes, before),
+      );
+      rt.notifyOutbox();
+      return profile;
     },
 
     /** Replaces the whole metadata object (callers merge on their side), at most 16 KiB. */
