@@ -4,7 +4,14 @@ import fastifyCors from '@fastify/cors';
 import fastifyHelmet from '@fastify/helmet';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyReply, LogController } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyContextConfig,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+  type RouteOptions,
+} from 'fastify';
 import {
   jsonSchemaTransform,
   jsonSchemaTransformObject,
@@ -181,6 +188,40 @@ function hasNul(value: unknown, depth = 0): boolean {
   return false;
 }
 
+/**
+ * The OpenAPI security requirements of a route, from what it declares: `auth: 'public'` needs
+ * nothing (`[]`), `optional` may also be called anonymously (`{}`), anything else needs a
+ * bearer token or a session cookie. An API key authenticates on every signed-in route, but
+ * routes that act as a person (their handler calls userOf) and platform administration
+ * refuse it: only the others list `apiKey`.
+ */
+function securityOf(route: RouteOptions): Record<string, string[]>[] {
+  const config = (route.config ?? {}) as FastifyContextConfig;
+  const mode = config.auth ?? 'required';
+  if (mode === 'public') return [];
+  const personOnly = config.platformAdmin === true || /\buserOf\b/.test(String(route.handler));
+  return [
+    ...(mode === 'optional' ? [{}] : []),
+    { bearer: [] },
+    { cookie: [] },
+    ...(personOnly ? [] : [{ apiKey: [] }]),
+  ];
+}
+
+/**
+ * The route parameters as the route's schema reads them, or null when they are not valid (or
+ * hold a NUL character): then validation answers 400 and no handler runs.
+ */
+function wellFormedParams(req: FastifyRequest): Record<string, string> | null {
+  if (hasNul(req.params)) return null;
+  const schema = req.routeOptions.schema?.params as
+    | { safeParse?: (v: unknown) => { success: boolean; data?: unknown } }
+    | undefined;
+  if (typeof schema?.safeParse !== 'function') return req.params as Record<string, string>;
+  const parsed = schema.safeParse(req.params);
+  return parsed.success ? (parsed.data as Record<string, string>) : null;
+}
+
 /** The composition root: wires config, database, clock, delivery and services as plain objects. */
 export async function createApp(deps: AppDeps): Promise<Gatehouse> {
   const { config, database } = deps;
@@ -330,13 +371,30 @@ export async function createApp(deps: AppDeps): Promise<Gatehouse> {
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
-          cookie: { type: 'apiKey', in: 'cookie', name: 'gatehouse_session' },
+          cookie: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: 'gatehouse_session',
+            description: 'state-changing requests also send the CSRF token as X-CSRF-Token',
+          },
+          apiKey: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'x-api-key',
+            description: 'an organization API key (also accepted as `Authorization: Bearer`)',
+          },
         },
       },
       security: [{ bearer: [] }, { cookie: [] }],
     },
     transform: jsonSchemaTransform,
     transformObject: jsonSchemaTransformObject,
+  });
+  // Each operation documents its own security, derived from its declaration (issue 10 #18):
+  // public routes none, signed-in routes a bearer token or the session cookie, plus an API key
+  // where one is accepted. Set on every route registered after this point (all of the API).
+  app.addHook('onRoute', (route) => {
+    route.schema = { ...(route.schema ?? {}), security: securityOf(route) };
   });
   // The documentation UI's own routes are public; mark them so in their own scope.
   await app.register(async (scope) => {
@@ -379,8 +437,33 @@ export async function createApp(deps: AppDeps): Promise<Gatehouse> {
       throw new AppError('unauthenticated');
     }
   });
-  // Authorization: routes declare what they need (config.access); this one hook enforces it,
-  // after validation so that the route parameters are known to be well-formed.
+  // Authorization: routes declare what they need (config.access, config.platformAdmin); this
+  // one hook enforces it as soon as the caller is known, BEFORE the body is read or validated:
+  // a non-member's 100,000-element body is never parsed or validated, and answers 404 like any
+  // other request of a non-member (issue 10 #5). Only the route parameters are needed; they are
+  // parsed here with the route's own schema, and malformed ones skip the check, since
+  // validation then refuses the request (400) before any handler runs.
+  app.addHook('onRequest', async (req) => {
+    const config = req.routeOptions.config;
+    if (config?.platformAdmin && !(req.principal?.kind === 'user' && req.principal.isPlatformAdmin))
+      throw new AppError('platform_admin_required');
+    const need = config?.access;
+    if (!need) return;
+    const principal = req.principal;
+    if (!principal) throw new AppError('unauthenticated');
+    const params = wellFormedParams(req);
+    if (!params) return;
+    const orgId = params.orgId;
+    if (!orgId) throw new Error(`route ${req.routeOptions.url} declares access but has no :orgId`);
+    if (need.permission === 'member') await services.access.assertMember(principal, orgId);
+    else
+      await services.access.authorize(
+        principal,
+        orgId,
+        need.permission,
+        need.scopeParam ? params[need.scopeParam] : orgId,
+      );
+  });
   // PostgreSQL text cannot hold NUL characters; no Gatehouse field needs one. Refuse them in
   // any parameter, query or JSON body up front (400), rather than failing at the database (500).
   app.addHook('preValidation', async (req) => {
@@ -397,29 +480,8 @@ export async function createApp(deps: AppDeps): Promise<Gatehouse> {
       });
   });
   app.addHook('preHandler', async (req) => {
-    if (
-      req.routeOptions.config?.platformAdmin &&
-      !(req.principal?.kind === 'user' && req.principal.isPlatformAdmin)
-    )
-      throw new AppError('platform_admin_required');
-    const need = req.routeOptions.config?.access;
-    if (need) {
-      const principal = req.principal;
-      if (!principal) throw new AppError('unauthenticated');
-      const params = req.params as Record<string, string>;
-      const orgId = params.orgId;
-      if (!orgId)
-        throw new Error(`route ${req.routeOptions.url} declares access but has no :orgId`);
-      if (need.permission === 'member') await services.access.assertMember(principal, orgId);
-      else
-        await services.access.authorize(
-          principal,
-          orgId,
-          need.permission,
-          need.scopeParam ? params[need.scopeParam] : orgId,
-        );
-    }
-    // After access: a caller who may not act here learns nothing about step-up.
+    // After access (checked on request, above): a caller who may not act here learns nothing
+    // about step-up.
     if (req.routeOptions.config?.stepUp && req.principal?.kind === 'user')
       await services.mfa.assertRecentAuth(req.principal);
   });

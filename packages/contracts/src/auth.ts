@@ -7,6 +7,7 @@ const Name = z.string().trim().min(1).max(100);
 const OtpCode = z
   .string()
   .trim()
+  .max(6)
   .regex(/^\d{6}$/, 'must be 6 digits');
 
 export const RegisterBody = z.strictObject({

@@ -42,10 +42,30 @@ export const ProblemSchema = z
     request_id: z.string().optional(),
     errors: z
       .array(z.object({ path: z.string(), message: z.string(), code: z.string().optional() }))
-      .optional(),
+      .optional()
+      .describe('the first 20 problems found'),
+    errors_total: z
+      .number()
+      .int()
+      .optional()
+      .describe('how many problems were found, when there were more than `errors` lists'),
   })
   .catchall(z.unknown())
   .meta({ id: 'Problem', description: 'RFC 9457 problem details with a stable `code`' });
+
+/**
+ * A JSON object of at most `maxKeys` entries (OpenAPI `maxProperties`). Free-form objects in a
+ * request are bounded like every array and string in it (issue 10 #5).
+ */
+export const boundedRecord = <K extends z.ZodType<string>, V extends z.ZodType>(
+  key: K,
+  value: V,
+  maxKeys: number,
+) =>
+  z
+    .record(key as unknown as z.ZodString, value)
+    .refine((o) => Object.keys(o).length <= maxKeys, `at most ${maxKeys} keys`)
+    .meta({ maxProperties: maxKeys });
 
 export const Cursor = z.string().max(200);
 export const PageQuery = z.object({

@@ -120,6 +120,7 @@ export const CreateCustomerBody = z.strictObject({
     .string()
     .trim()
     .toLowerCase()
+    .max(63)
     .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/)
     .optional(),
   template: noNul(z.string().min(1).max(50)).default('media'),

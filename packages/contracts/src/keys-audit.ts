@@ -5,7 +5,7 @@ import { GrantInput } from './organizations';
 export const CreateApiKeyBody = z.strictObject({
   name: z.string().trim().min(1).max(100),
   grants: z.array(GrantInput).min(1).max(100),
-  expires_at: IsoDateTime.nullable().optional(),
+  expires_at: z.string().max(40).describe('ISO 8601 date-time, UTC').nullable().optional(),
 });
 export const ApiKey = z
   .object({

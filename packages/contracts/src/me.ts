@@ -1,10 +1,11 @@
 import { z } from 'zod';
-import { IsoDateTime } from './common';
+import { boundedRecord, IsoDateTime } from './common';
 
 /** E.164: a plus, a country code that does not start with 0, at most 15 digits in all. */
 export const E164 = z
   .string()
   .trim()
+  .max(16)
   .regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number like +4915112345678');
 
 /**
@@ -16,6 +17,7 @@ export const UserSettingsInput = z
     locale: z
       .string()
       .trim()
+      .max(35)
       .regex(/^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$/, 'must be a BCP 47 tag'),
     timezone: z.string().max(64),
     date_format: z.enum(['YYYY-MM-DD', 'DD.MM.YYYY', 'DD/MM/YYYY', 'MM/DD/YYYY']),
@@ -63,11 +65,28 @@ export const UpdateMeBody = z.strictObject({
   email: z.unknown().optional(),
 });
 
-const MetadataScalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
-/** Scalars, or one level of object/array of scalars; anything deeper is refused. */
-export const UserMetadata = z.record(
-  z.string().min(1).max(100),
-  z.union([MetadataScalar, z.array(MetadataScalar), z.record(z.string().max(100), MetadataScalar)]),
-);
 export const METADATA_MAX_BYTES = 16 * 1024;
+/**
+ * Metadata is free-form JSON, bounded in every dimension (issue 10 #5): depth (scalars, or one
+ * level of object/array of scalars), keys per object, items per array, length of every string
+ * and key; the whole is at most METADATA_MAX_BYTES once serialised (checked by the service).
+ */
+const METADATA_MAX_KEYS = 100;
+const METADATA_MAX_ITEMS = 100;
+const MetadataScalar = z.union([
+  z.string().max(METADATA_MAX_BYTES),
+  z.number(),
+  z.boolean(),
+  z.null(),
+]);
+/** Scalars, or one level of object/array of scalars; anything deeper is refused. */
+export const UserMetadata = boundedRecord(
+  z.string().min(1).max(100),
+  z.union([
+    MetadataScalar,
+    z.array(MetadataScalar).max(METADATA_MAX_ITEMS),
+    boundedRecord(z.string().max(100), MetadataScalar, METADATA_MAX_KEYS),
+  ]),
+  METADATA_MAX_KEYS,
+);
 export const AVATAR_MAX_BYTES = 1024 * 1024;

@@ -1,22 +1,28 @@
 import { z } from 'zod';
-import { IsoDateTime } from './common';
+import { boundedRecord, IsoDateTime } from './common';
 
 const Name = z.string().trim().min(1).max(120);
 const Slug = z
   .string()
   .trim()
   .toLowerCase()
+  .max(63)
   .regex(
     /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/,
     'lowercase letters, digits and dashes, 1–63 characters',
   );
 export const ScopeId = z
   .string()
+  .max(30)
   .regex(/^(org|acc|res)_[0-9a-z]{26}$/, 'must be an org_, acc_ or res_ id');
-export const UserId = z.string().regex(/^usr_[0-9a-z]{26}$/, 'must be a usr_ id');
+export const UserId = z
+  .string()
+  .max(30)
+  .regex(/^usr_[0-9a-z]{26}$/, 'must be a usr_ id');
 export const PermissionName = z.string().min(1).max(100);
 const LoginMethod = z
   .string()
+  .max(50)
   .regex(
     /^(password|google|github|oidc:[a-z0-9_-]{1,40})$/,
     'password, google, github or oidc:<name>',
@@ -64,9 +70,10 @@ export const OrganizationPoliciesPatch = z.strictObject({
     .optional(),
 });
 /** Free organization settings (display preferences and the like), at most 8 KiB. */
-export const OrganizationSettings = z.record(
+export const OrganizationSettings = boundedRecord(
   z.string().max(100),
   z.union([z.string().max(1000), z.number(), z.boolean(), z.null()]),
+  100,
 );
 
 export const Organization = z
@@ -130,6 +137,7 @@ export const OfferOwnershipBody = z.strictObject({ user_id: UserId });
 
 const Product = z
   .string()
+  .max(40)
   .regex(/^[a-z][a-z0-9_]*$/, 'a product key such as video, image, meeting');
 export const Account = z
   .object({
@@ -163,6 +171,7 @@ export const Resource = z
   .meta({ id: 'Resource' });
 const ResourceType = z
   .string()
+  .max(40)
   .regex(/^[a-z][a-z0-9_-]{0,39}$/, 'a type such as room, collection, source, folder');
 export const CreateResourceBody = z.strictObject({
   name: Name,
@@ -186,21 +195,29 @@ export const Role = z
     grantable: z.boolean().describe('false for owner, which comes only from ownership'),
   })
   .meta({ id: 'Role' });
-const RoleKey = z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'lowercase letters, digits, - and _');
+const RoleKey = z
+  .string()
+  .max(63)
+  .regex(/^[a-z][a-z0-9_-]{0,62}$/, 'lowercase letters, digits, - and _');
 export const CreateRoleBody = z.strictObject({
   key: RoleKey,
   name: Name,
   description: z.string().max(500).default(''),
   permissions: z.array(PermissionName).min(1).max(200),
   product: Product.nullable().default(null),
-  grantable_at: z.array(ScopeLevelEnum).min(1).default(['organization', 'account', 'resource']),
+  // Three levels exist: a longer list is refused by its length before any element is read.
+  grantable_at: z
+    .array(ScopeLevelEnum)
+    .min(1)
+    .max(3)
+    .default(['organization', 'account', 'resource']),
 });
 export const UpdateRoleBody = z.strictObject({
   name: Name.optional(),
   description: z.string().max(500).optional(),
   permissions: z.array(PermissionName).min(1).max(200).optional(),
   product: Product.nullable().optional(),
-  grantable_at: z.array(ScopeLevelEnum).min(1).optional(),
+  grantable_at: z.array(ScopeLevelEnum).min(1).max(3).optional(),
 });
 export const DeleteRoleQuery = z.object({
   replace_with: RoleKey.optional().describe(
@@ -309,6 +326,7 @@ export const MemberPermissions = z.object({
 export const CheckBody = z.strictObject({
   subject: z
     .string()
+    .max(30)
     .regex(/^(usr|key)_[0-9a-z]{26}$/, 'a usr_ or key_ id')
     .optional(),
   permission: PermissionName,
@@ -331,6 +349,7 @@ export const CheckResult = z
 export const CheckBatchBody = z.strictObject({
   subject: z
     .string()
+    .max(30)
     .regex(/^(usr|key)_[0-9a-z]{26}$/)
     .optional(),
   checks: z
@@ -342,9 +361,13 @@ export const CheckBatchResult = z.object({ results: z.array(CheckResult) });
 export const ListScopesBody = z.strictObject({
   subject: z
     .string()
+    .max(30)
     .regex(/^(usr|key)_[0-9a-z]{26}$/)
     .optional(),
-  organization_id: z.string().regex(/^org_[0-9a-z]{26}$/),
+  organization_id: z
+    .string()
+    .max(30)
+    .regex(/^org_[0-9a-z]{26}$/),
   permission: PermissionName,
   level: z.enum(['account', 'resource']).default('account'),
 });

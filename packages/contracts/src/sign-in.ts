@@ -8,6 +8,7 @@ export type SecondFactorMethod = z.infer<typeof SecondFactorMethod>;
 const SixDigits = z
   .string()
   .trim()
+  .max(6)
   .regex(/^\d{6}$/, 'must be 6 digits');
 /** A TOTP or SMS code (6 digits) or a recovery code (xxxxx-xxxxx). */
 const FactorCode = z.string().trim().min(6).max(32);
@@ -15,6 +16,7 @@ const FactorCode = z.string().trim().min(6).max(32);
 export const PhoneNumber = z
   .string()
   .trim()
+  .max(16)
   .regex(/^\+[1-9]\d{7,14}$/, 'must be an E.164 number such as +14155550123');
 
 export const MfaFactorView = z
@@ -90,6 +92,7 @@ export const StepUpResponse = z.object({
 
 export const OAuthProviderId = z
   .string()
+  .max(60)
   .regex(/^(google|github|oidc:[a-z0-9_-]{1,40})$/, 'google, github or oidc:<name>');
 export const OAuthProviderView = z.object({
   id: z.string(),

@@ -41,6 +41,19 @@ export function problem(
   };
 }
 
+/**
+ * At most this many entries in a problem's `errors`; `errors_total` then says how many there
+ * were. A body with thousands of bad elements must not buy a megabyte answer (issue 10 #5).
+ */
+export const MAX_PROBLEM_ERRORS = 20;
+
+/** The first MAX_PROBLEM_ERRORS entries of a problem's `errors`, plus the total when cut. */
+function capErrors(body: Problem): Problem {
+  const errors = body.errors;
+  if (!Array.isArray(errors) || errors.length <= MAX_PROBLEM_ERRORS) return body;
+  return { ...body, errors: errors.slice(0, MAX_PROBLEM_ERRORS), errors_total: errors.length };
+}
+
 function sendProblem(
   reply: FastifyReply,
   request: FastifyRequest,
@@ -51,7 +64,7 @@ function sendProblem(
     .code(body.status)
     .headers(headers)
     .type('application/problem+json')
-    .send(JSON.stringify({ ...body, request_id: request.id }));
+    .send(JSON.stringify({ ...capErrors(body), request_id: request.id }));
 }
 
 /** Maps framework errors (bad JSON, too large, validation) to stable codes; anything else is a 500 without details. */
@@ -62,7 +75,11 @@ function toProblem(
     const where = error.validationContext ?? 'body';
     return {
       body: problem('validation_failed', `The ${where} is not valid`, {
-        errors: error.validation.map((v) => ({
+        // Only the entries that will be sent are formatted; the total is kept.
+        ...(error.validation.length > MAX_PROBLEM_ERRORS
+          ? { errors_total: error.validation.length }
+          : {}),
+        errors: error.validation.slice(0, MAX_PROBLEM_ERRORS).map((v) => ({
           path: `${where}${v.instancePath.replace(/\//g, '.').replace(/\.$/, '')}`,
           message: v.message ?? 'invalid',
           code: v.keyword,
