@@ -66,7 +66,14 @@ export const AuditEvent = z
   .meta({ id: 'AuditEvent' });
 export const AuditQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().max(30).optional(),
+  // `seq` is a bigint column: a cursor is the seq of the last row seen, a non-negative integer
+  // JavaScript holds exactly (at most 15 digits). `2^63` or `1e21` used to reach PostgreSQL and
+  // fail there (a 500); now they are refused as input (issue 10 #8).
+  cursor: z
+    .string()
+    .max(15)
+    .regex(/^(0|[1-9][0-9]{0,14})$/, 'not a cursor from this list')
+    .optional(),
   actor: z.string().max(64).optional(),
   action: z.string().max(100).optional().describe('exact, or a prefix ending in .* (member.*)'),
   target: z.string().max(64).optional(),

@@ -47,8 +47,13 @@ function decodeCursor(cursor: string, sort: SortKey): { value: string | number; 
       unknown,
       unknown,
     ];
-    const valueFits = sort === 'joined' ? Number.isSafeInteger(value) : typeof value === 'string';
-    if (s === sort && valueFits && typeof userId === 'string')
+    // No NUL either: the query's NUL check sees only the encoded cursor, and PostgreSQL refuses
+    // text holding one with an error (a 500) (issue 10 #8).
+    const valueFits =
+      sort === 'joined'
+        ? Number.isSafeInteger(value)
+        : typeof value === 'string' && !value.includes('\u0000');
+    if (s === sort && valueFits && typeof userId === 'string' && !userId.includes('\u0000'))
       return { value: value as string | number, userId };
   } catch {}
   throw new AppError('validation_failed', 'The cursor is not valid', {
