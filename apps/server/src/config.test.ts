@@ -46,8 +46,14 @@ describe('defaults', () => {
       accessTokenAudience: 'gatehouse',
     });
     expect(
-      loadConfig({ REFRESH_REUSE_GRACE_SECONDS: '0', ACCESS_TOKEN_AUDIENCE: 'https://api.example.com' }),
-    ).toMatchObject({ refreshReuseGraceSeconds: 0, accessTokenAudience: 'https://api.example.com' });
+      loadConfig({
+        REFRESH_REUSE_GRACE_SECONDS: '0',
+        ACCESS_TOKEN_AUDIENCE: 'https://api.example.com',
+      }),
+    ).toMatchObject({
+      refreshReuseGraceSeconds: 0,
+      accessTokenAudience: 'https://api.example.com',
+    });
   });
 
   it('leaves mail, SMS, Redis, keys and secrets unconfigured', () => {

@@ -22,6 +22,7 @@ export const EMAIL_PATTERN = new RegExp(
 export const Email = z
   .string()
   .trim()
+  .normalize('NFC')
   .toLowerCase()
   .max(254)
   // A refinement, not `.regex`: the pattern uses Unicode property classes, which an OpenAPI

@@ -44,8 +44,11 @@ async function everythingAtRest(c: TestContext): Promise<string[]> {
           await sql<{ name: string }>`select table_name as name from information_schema.tables
             where table_schema = current_schema() and table_type = 'BASE TABLE'`.execute(db)
         ).rows
-      : (await sql<{ name: string }>`select name from sqlite_master where type = 'table'`.execute(db))
-          .rows;
+      : (
+          await sql<{ name: string }>`select name from sqlite_master where type = 'table'`.execute(
+            db,
+          )
+        ).rows;
   const values: string[] = [];
   for (const { name } of tables) {
     for (const row of await db.selectFrom(name).selectAll().execute())
@@ -101,9 +104,13 @@ describe(`secrets at rest after delivery (${engine})`, () => {
     }
     secrets.push('482913');
     // the verification and reset codes, and the invitation link, were mailed
-    const verify = smtp.messages.find((m) => m.to.includes(email) && /verification/.test(m.subject));
+    const verify = smtp.messages.find(
+      (m) => m.to.includes(email) && /verification/.test(m.subject),
+    );
     expect(verify!.subject).toMatch(/^\d{6} is your Gatehouse verification code$/);
-    expect(smtp.messages.some((m) => /^\d{6} is your Gatehouse password reset code$/.test(m.subject))).toBe(true);
+    expect(
+      smtp.messages.some((m) => /^\d{6} is your Gatehouse password reset code$/.test(m.subject)),
+    ).toBe(true);
     expect(secrets.some((s) => s.includes('/invitations/'))).toBe(true);
     expect(sms.received).toHaveLength(1);
 

@@ -79,9 +79,9 @@ describe(`pre-account hijacking (${engine})`, () => {
     const email = uniqueEmail('victim');
     await register(email, STRANGER);
     ctx.clock.advance(61_000);
-    expect(
-      (await ctx.request('POST', '/v1/auth/resend-otp', { body: { email } })).status,
-    ).toBe(202);
+    expect((await ctx.request('POST', '/v1/auth/resend-otp', { body: { email } })).status).toBe(
+      202,
+    );
     const verified = await verify(email, await lastCodeFor(ctx, email, 'verify_email'));
     expect(verified.status).toBe(200);
     expectProblem(await login(email, STRANGER.password), 401, 'invalid_credentials');

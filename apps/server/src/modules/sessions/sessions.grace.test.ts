@@ -1,4 +1,4 @@
-import { SignJWT, decodeProtectedHeader } from 'jose';
+import { decodeProtectedHeader, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createTestContext,
@@ -40,9 +40,7 @@ async function switchTo(user: SignedIn, orgId: string) {
 describe(`refresh token reuse grace (${engine})`, () => {
   it('answers ten simultaneous refreshes with one token with the same new pair', async () => {
     const user = await ctx.signUp();
-    const results = await Promise.all(
-      Array.from({ length: 10 }, () => refresh(user.refreshToken)),
-    );
+    const results = await Promise.all(Array.from({ length: 10 }, () => refresh(user.refreshToken)));
     for (const r of results) expect(r.status).toBe(200);
     const first = results[0]!.body;
     for (const r of results) {

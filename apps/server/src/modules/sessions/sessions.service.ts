@@ -5,13 +5,7 @@ import type { Principal, RequestMeta, UserPrincipal } from '../../http/context';
 import { AppError } from '../../http/errors';
 import { toIso } from '../../lib/clock';
 import { newId } from '../../lib/ids';
-import {
-  hashToken,
-  openSecret,
-  randomToken,
-  safeEqualHex,
-  sealSecret,
-} from '../../lib/secrets';
+import { hashToken, openSecret, randomToken, safeEqualHex, sealSecret } from '../../lib/secrets';
 import type { Runtime } from '../../runtime';
 import { insertAuditEvent } from '../audit/audit.repo';
 import { findUserById, type UserRow } from '../users/users.repo';

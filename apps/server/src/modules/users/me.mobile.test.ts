@@ -75,6 +75,8 @@ describe(`the mobile number and the SMS factor (${engine})`, () => {
     expect(res.body.mobile).toBe(phone);
     const [mail] = await mailsTo(ctx, user.email);
     expect(mail!.subject).toBe('A security setting of your Gatehouse account changed');
-    expect(mail!.body).toContain(`changed from none to ${'•'.repeat(phone.length - 2)}${phone.slice(-2)}`);
+    expect(mail!.body).toContain(
+      `changed from none to ${'•'.repeat(phone.length - 2)}${phone.slice(-2)}`,
+    );
   });
 });
