@@ -456,7 +456,14 @@ export async function createApp(deps: AppDeps): Promise<Gatehouse> {
     const orgId = params.orgId;
     if (!orgId) throw new Error(`route ${req.routeOptions.url} declares access but has no :orgId`);
     if (need.permission === 'member') await services.access.assertMember(principal, orgId);
-    else
+    else if (need.reach) {
+      // Held at the organization, or only at some accounts/resources: the handler filters to
+      // where (issue 10 #4); a named member must hold something there.
+      req.reach = await services.access.authorizeReach(principal, orgId, need.permission);
+      const member = need.memberParam ? params[need.memberParam] : undefined;
+      if (member !== undefined)
+        await services.access.assertMemberInReach(orgId, member, req.reach);
+    } else
       await services.access.authorize(
         principal,
         orgId,

@@ -106,6 +106,10 @@ export const ErrorCodes = {
   invitation_expired: { status: 410, title: 'The invitation has expired' },
   invitation_revoked: { status: 410, title: 'The invitation was revoked' },
   invitation_used: { status: 409, title: 'The invitation is no longer pending' },
+  invitation_no_longer_valid: {
+    status: 409,
+    title: 'The invitation offers grants its sender can no longer give',
+  },
   invitation_email_mismatch: { status: 403, title: 'The invitation is for another email address' },
   login_required: { status: 409, title: 'An account exists for this address: sign in to continue' },
   // authorization

@@ -76,6 +76,11 @@ export const InvitationPreview = z
     status: InvitationStatus,
     expires_at: IsoDateTime,
     account_exists: z.boolean().describe('whether to sign in (true) or sign up (false) to accept'),
+    no_longer_valid: z
+      .boolean()
+      .describe(
+        'pending, but accepting it would be refused (409 invitation_no_longer_valid): its sender can no longer give these grants, or a scope or role it names is gone',
+      ),
   })
   .meta({ id: 'InvitationPreview' });
 

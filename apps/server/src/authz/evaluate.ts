@@ -333,6 +333,64 @@ export function effectivePermissions(
 }
 
 // ---------------------------------------------------------------------------------------------
+// Reach: where a permission is held, for filtering lists and member actions
+
+/**
+ * Where a principal holds a permission in one organization: everywhere (it holds it at the
+ * organization itself), or at these accounts and resources and below them. An account admin's
+ * `members:read` reaches their accounts only; lists and member actions are filtered to it
+ * rather than refused (issue 10 #4).
+ */
+export type Reach =
+  | { readonly organization: true }
+  | { readonly organization: false; readonly scopes: ReadonlySet<string> };
+
+/**
+ * The reach of `permission` for `principal` in `organizationId`. Only the principal's own grant
+ * scopes and owned accounts can be where a permission starts to be held below the organization,
+ * so those are the candidates; each is evaluated like any check (product restriction, level,
+ * suspension all apply). `resolve` gives the chain of each candidate scope.
+ */
+export function reachOf(
+  catalog: Catalog,
+  roles: RoleSource,
+  principal: Principal,
+  permission: string,
+  organizationId: string,
+  resolve: ScopeResolver,
+): Reach {
+  if (evaluate(catalog, roles, principal, permission, { organizationId }).allowed)
+    return { organization: true };
+  const owned = principal.ownedAccountIds;
+  const candidates = [
+    ...(Array.isArray(owned) ? (owned as readonly string[]) : [...(owned as ReadonlySet<string>)]),
+    ...principal.grants.map((g) => g.scope),
+  ];
+  const scopes = new Set<string>();
+  for (const scope of candidates) {
+    if (scopes.has(scope)) continue;
+    const chain = resolve(scope);
+    if (!chain || chain.organizationId !== organizationId || scopeOf(chain) !== scope) continue;
+    if (evaluate(catalog, roles, principal, permission, chain).allowed) scopes.add(scope);
+  }
+  return { organization: false, scopes };
+}
+
+/** Whether the scope `chain` designates lies within `reach` (at or below one of its scopes). */
+export function withinReach(reach: Reach, chain: ScopeChain): boolean {
+  if (reach.organization) return true;
+  return (
+    (chain.accountId !== undefined && reach.scopes.has(chain.accountId)) ||
+    (chain.resourceId !== undefined && reach.scopes.has(chain.resourceId))
+  );
+}
+
+/** Whether a reach is empty: the permission is held nowhere in the organization. */
+export function reachIsEmpty(reach: Reach): boolean {
+  return !reach.organization && reach.scopes.size === 0;
+}
+
+// ---------------------------------------------------------------------------------------------
 // No escalation
 
 export type GrantProblemKind =

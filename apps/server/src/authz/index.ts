@@ -39,6 +39,7 @@ export type {
   GrantProblem,
   GrantProblemKind,
   Principal,
+  Reach,
   RoleSource,
   ScopeChain,
   ScopeResolver,
@@ -51,8 +52,11 @@ export {
   compileRoles,
   effectivePermissions,
   evaluate,
+  reachIsEmpty,
+  reachOf,
   scopeLevelOf,
   scopeOf,
+  withinReach,
 } from './evaluate';
 export type { BuiltInTemplateKey } from './templates';
 export { BUILT_IN_TEMPLATES, TEMPLATE_KEYS } from './templates';

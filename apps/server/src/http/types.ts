@@ -6,6 +6,7 @@ import type {
   RawServerDefault,
 } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Reach } from '../authz';
 import type { Principal } from './context';
 
 /**
@@ -28,6 +29,14 @@ export type AuthMode = 'required' | 'optional' | 'public';
 export interface RouteAccess {
   permission: string | 'member';
   scopeParam?: string;
+  /**
+   * The permission may be held at the organization or only at some of its accounts and
+   * resources (an account admin's `members:read`): the hook refuses only who holds it nowhere,
+   * and puts where it is held in `req.reach` for the handler to filter to (issue 10 #4).
+   */
+  reach?: boolean;
+  /** with `reach`: the route parameter naming a member, who must hold something within it (else 404) */
+  memberParam?: string;
 }
 
 declare module 'fastify' {
@@ -44,6 +53,8 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     principal: Principal | null;
+    /** set by the access hook for routes declared with `reach` */
+    reach?: Reach;
   }
 }
 

@@ -219,3 +219,168 @@ describe('accounts: roles', () => {
     expect(res.body.errors[0].code).toBe('not_grantable_here');
   });
 });
+
+/**
+ * Seed 003: "View users by account", "Edit roles, suspend users", "Select a user and click
+ * Delete" — for an account admin, within the accounts they administer. Lists and details are
+ * filtered to the scopes the caller's members:read reaches; suspending is organization-wide, so
+ * it needs every grant of the member within the caller's reach; removing by an account admin
+ * takes away the member's grants on the admin's accounts and ends the membership only when
+ * nothing else remains.
+ * @see issue 10 #4
+ */
+describe('accounts: an admin sees and manages the users of its account', () => {
+  let c: { id: string };
+  let d: { id: string };
+  let adminC: SignedIn;
+  let viewerC: SignedIn;
+  let onResource: SignedIn;
+  let both: SignedIn;
+  let onlyD: SignedIn;
+
+  beforeAll(async () => {
+    c = await createAccount(ctx, owner, org.id, 'video', 'Account C');
+    d = await createAccount(ctx, owner, org.id, 'image', 'Account D');
+    const room = await createResource(ctx, owner, org.id, c.id, 'room');
+    adminC = await addMember(ctx, owner, org.id, [{ role: 'admin', scope: c.id }]);
+    viewerC = await addMember(ctx, owner, org.id, [{ role: 'viewer', scope: c.id }]);
+    onResource = await addMember(ctx, owner, org.id, [{ role: 'viewer', scope: room.id }]);
+    both = await addMember(ctx, owner, org.id, [
+      { role: 'viewer', scope: c.id },
+      { role: 'viewer', scope: d.id },
+    ]);
+    onlyD = await addMember(ctx, owner, org.id, [{ role: 'admin', scope: d.id }]);
+  });
+
+  const list = (who: SignedIn, query = '') =>
+    ctx.request('GET', `/v1/organizations/${org.id}/members?limit=100${query}`, {
+      token: who.accessToken,
+    });
+  const ids = (res: { body: { data: { user_id: string }[] } }) =>
+    sorted(res.body.data.map((m) => m.user_id));
+  // the account's owner (its creator, the organization owner) is listed with its account
+  const ofC = () =>
+    sorted([owner.userId, adminC.userId, viewerC.userId, onResource.userId, both.userId]);
+
+  it('lists exactly the members holding a grant on its account (or below it) with ?account=', async () => {
+    const res = await list(adminC, `&account=${c.id}`);
+    expect(res.status).toBe(200);
+    expect(ids(res)).toEqual(ofC());
+  });
+
+  it('without ?account=, the list is filtered to its accounts, not refused', async () => {
+    const res = await list(adminC);
+    expect(res.status).toBe(200);
+    expect(ids(res)).toEqual(ofC());
+  });
+
+  it('asking for an account it does not administer lists nobody', async () => {
+    const res = await list(adminC, `&account=${d.id}`);
+    expect(res.status).toBe(200);
+    expect(res.body.data).toEqual([]);
+  });
+
+  it('shows only the grants at scopes it can read, in the list and in the detail', async () => {
+    const row = (await list(adminC)).body.data.find(
+      (m: { user_id: string }) => m.user_id === both.userId,
+    );
+    expect(row.grants.map((g: { scope: string }) => g.scope)).toEqual([c.id]);
+    const detail = await ctx.request('GET', `/v1/organizations/${org.id}/members/${both.userId}`, {
+      token: adminC.accessToken,
+    });
+    expect(detail.status).toBe(200);
+    expect(detail.body.grants.map((g: { scope: string }) => g.scope)).toEqual([c.id]);
+    const grants = await ctx.request(
+      'GET',
+      `/v1/organizations/${org.id}/members/${both.userId}/grants`,
+      { token: adminC.accessToken },
+    );
+    expect(grants.body.data.map((g: { scope: string }) => g.scope)).toEqual([c.id]);
+    // the organization owner still sees everything
+    const full = await ctx.request('GET', `/v1/organizations/${org.id}/members/${both.userId}`, {
+      token: owner.accessToken,
+    });
+    expect(sorted(full.body.grants.map((g: { scope: string }) => g.scope))).toEqual(
+      sorted([c.id, d.id]),
+    );
+  });
+
+  it('the detail of a member outside its accounts is 404', async () => {
+    expectProblem(
+      await ctx.request('GET', `/v1/organizations/${org.id}/members/${onlyD.userId}`, {
+        token: adminC.accessToken,
+      }),
+      404,
+      'not_found',
+    );
+  });
+
+  it('suspends and reactivates a member who is only in its account', async () => {
+    const url = `/v1/organizations/${org.id}/members/${viewerC.userId}`;
+    const suspended = await ctx.request('POST', `${url}/suspend`, { token: adminC.accessToken });
+    expect(suspended.status).toBe(204);
+    const detail = await ctx.request('GET', url, { token: adminC.accessToken });
+    expect(detail.body.status).toBe('suspended');
+    const back = await ctx.request('POST', `${url}/reactivate`, { token: adminC.accessToken });
+    expect(back.status).toBe(204);
+  });
+
+  it('cannot suspend a member who also has access elsewhere (403), nor one outside (404)', async () => {
+    expectProblem(
+      await ctx.request('POST', `/v1/organizations/${org.id}/members/${both.userId}/suspend`, {
+        token: adminC.accessToken,
+      }),
+      403,
+      'forbidden',
+    );
+    expectProblem(
+      await ctx.request('POST', `/v1/organizations/${org.id}/members/${onlyD.userId}/suspend`, {
+        token: adminC.accessToken,
+      }),
+      404,
+      'not_found',
+    );
+    expect(await allowed(ctx, onlyD, 'accounts:read', d.id)).toBe(true);
+  });
+
+  it('removing a member who is also elsewhere takes away only its grants on the account', async () => {
+    const member = await addMember(ctx, owner, org.id, [
+      { role: 'viewer', scope: c.id },
+      { role: 'viewer', scope: d.id },
+    ]);
+    const res = await ctx.request(
+      'DELETE',
+      `/v1/organizations/${org.id}/members/${member.userId}`,
+      {
+        token: adminC.accessToken,
+      },
+    );
+    expect(res.status).toBe(204);
+    expect(await allowed(ctx, member, 'accounts:read', c.id)).toBe(false);
+    expect(await allowed(ctx, member, 'accounts:read', d.id)).toBe(true);
+  });
+
+  it('removing a member who is only in its account ends the membership', async () => {
+    const member = await addMember(ctx, owner, org.id, [{ role: 'viewer', scope: c.id }]);
+    const res = await ctx.request(
+      'DELETE',
+      `/v1/organizations/${org.id}/members/${member.userId}`,
+      {
+        token: adminC.accessToken,
+      },
+    );
+    expect(res.status).toBe(204);
+    const mine = await ctx.request('GET', '/v1/organizations', { token: member.accessToken });
+    expect(mine.body.data).toEqual([]);
+  });
+
+  it('a member holding members:read nowhere gets 403, a non-member 404', async () => {
+    const reader = await addMember(ctx, owner, org.id, [
+      { permissions: ['accounts:read'], scope: c.id },
+    ]);
+    expectProblem(await list(reader), 403, 'forbidden');
+    expectProblem(await list(reader, `&account=${c.id}`), 403, 'forbidden');
+    const stranger = await ctx.signUp();
+    expectProblem(await list(stranger), 404, 'not_found');
+  });
+});

@@ -1,4 +1,5 @@
 import type { OrganizationPolicies } from '@gatehouse/contracts';
+import type { Kysely, Transaction } from 'kysely';
 import type { z } from 'zod';
 import {
   type Principal as AuthzPrincipal,
@@ -12,12 +13,16 @@ import {
   evaluate,
   type Grant,
   type GrantProblem,
+  type Reach,
   type RoleDefinition,
+  reachIsEmpty,
+  reachOf,
   type ScopeChain,
   type ScopeLevel,
   type Template,
+  withinReach,
 } from '../../authz';
-import type { OrganizationsTable } from '../../db/schema';
+import type { DB, OrganizationsTable } from '../../db/schema';
 import type { KeyPrincipal, Principal, UserPrincipal } from '../../http/context';
 import { AppError } from '../../http/errors';
 import { InvalidatingCache } from '../../lib/cache';
@@ -321,11 +326,6 @@ export function createAccessService(
     return policyRefusal(actor, org, member);
   }
 
-  /** Throws the policy refusal for a user who is an active member. */
-  async function enforcePolicies(actor: Principal, orgId: string, facts: OrgFacts) {
-    const refusal = await sessionRefusal(actor, orgId, facts);
-    if (refusal) throw refusal;
-  }
   /**
    * Whether a session may carry `orgId` as its organization: the one judgement behind a switch
    * and a refresh (issue 10 #2), so a token naming an organization is never issued to someone
@@ -347,6 +347,98 @@ export function createAccessService(
     return sessionRefusal(actor, orgId, org);
   }
 
+  /** Throws the policy refusal for a user who is an active member. */
+  async function enforcePolicies(actor: Principal, orgId: string, facts: OrgFacts) {
+    const refusal = await sessionRefusal(actor, orgId, facts);
+    if (refusal) throw refusal;
+  }
+
+  /** The chains of a set of scope ids, read through the cache. */
+  async function chainsOf(scopeIds: Iterable<string>) {
+    const chains = new Map<string, ScopeChain | null>();
+    for (const id of scopeIds) if (!chains.has(id)) chains.set(id, await resolveScope(id));
+    return chains;
+  }
+
+  /** Where `actor` holds `permission` in the organization (see `reachOf`). */
+  async function reach(actor: Principal, orgId: string, permission: string): Promise<Reach> {
+    const facts = await loadOrg(orgId);
+    if (!facts || facts.org.status === 'suspended')
+      return { organization: false, scopes: new Set() };
+    const principal =
+      actor.kind === 'user' ? await principalOf(orgId, actor.userId) : keyPrincipal(orgId, actor);
+    const chains = await chainsOf([
+      ...principal.grants.map((g) => g.scope),
+      ...(principal.ownedAccountIds as string[]),
+    ]);
+    return reachOf(catalog, facts.roles, principal, permission, orgId, (s) => chains.get(s));
+  }
+
+  /**
+   * Whether a member holds anything within `reach`: a grant at or below one of its scopes, or
+   * the ownership of one of its accounts. Who an account admin may see and act on.
+   */
+  async function memberInReach(orgId: string, userId: string, r: Reach): Promise<boolean> {
+    const member = await loadMember(orgId, userId);
+    if (!member || member.membershipStatus === null) return false;
+    if (r.organization) return true;
+    const scopes = [...member.grants.map((g) => g.scope), ...member.ownedAccountIds];
+    const chains = await chainsOf(scopes);
+    return scopes.some((s) => {
+      const chain = chains.get(s);
+      return chain?.organizationId === orgId && withinReach(r, chain);
+    });
+  }
+
+  /**
+   * An organization and one member of it exactly as they are in `trx`, past every cache: for
+   * decisions that must hold at the moment of a write (accepting an invitation re-judges the
+   * inviter's rights of now, under the lock of the accepting transaction). `chains` holds the
+   * chains of the given scope ids (a scope of another organization, or gone, is null).
+   */
+  async function snapshotIn(
+    trx: Kysely<DB> | Transaction<DB>,
+    orgId: string,
+    userId: string,
+    scopeIds: readonly string[],
+  ): Promise<{
+    facts: OrgFacts;
+    principal: AuthzPrincipal;
+    chains: Map<string, ScopeChain | null>;
+  } | null> {
+    const org = await repo.findOrganization(trx, orgId);
+    if (!org) return null;
+    const template = catalog.templates.get(org.template);
+    if (!template) throw new Error(`organization ${orgId} has unknown template ${org.template}`);
+    const custom = (await repo.findCustomRoles(trx, orgId)).map(rowToRole);
+    const roles = compileRoles(catalog, template, custom);
+    const membership = await repo.findMembership(trx, orgId, userId);
+    const grants = (await repo.findMemberGrants(trx, orgId, userId)).map(rowToGrant);
+    const owned = await repo.findOwnedAccountIds(trx, orgId, userId);
+    const user = await trx
+      .selectFrom('users')
+      .select('status')
+      .where('id', '=', userId)
+      .executeTakeFirst();
+    const chains = new Map<string, ScopeChain | null>();
+    for (const id of scopeIds) {
+      if (chains.has(id)) continue;
+      const chain = await repo.findScope(trx, id);
+      chains.set(id, chain?.organizationId === orgId ? chain : null);
+    }
+    return {
+      facts: { org, template, roles, policies: policiesOf(org) },
+      principal: {
+        organizationId: orgId,
+        userStatus: user?.status ?? 'deactivated',
+        membershipStatus: membership ? membership.status : null,
+        isOrganizationOwner: org.owner_user_id === userId,
+        ownedAccountIds: owned,
+        grants,
+      },
+      chains,
+    };
+  }
 
   return {
     catalog,
@@ -405,7 +497,47 @@ export function createAccessService(
 
     policyRefusal,
     sessionRefusal,
+    organizationRefusal,
     enforcePolicies,
+    reach,
+    memberInReach,
+    snapshotIn,
+
+    /**
+     * The enforcement of a route declared with `reach` (issue 10 #4): like `authorize`, but the
+     * permission may be held at the organization or only at some of its accounts and resources;
+     * the answer says where, for the handler to filter to. 404 for non-members, 403 for members
+     * who hold it nowhere.
+     */
+    async authorizeReach(actor: Principal, orgId: string, permission: string): Promise<Reach> {
+      const { decision, chain, facts } = await check(orgId, subjectOf(actor), permission, orgId);
+      if (!facts || !chain || (!decision.allowed && decision.reason.kind === 'not_member'))
+        throw new AppError('not_found', 'No such organization, or you are not a member of it');
+      await enforcePolicies(actor, orgId, facts);
+      if (decision.allowed) return { organization: true };
+      const denied = () =>
+        new AppError('forbidden', decision.reason.message, {
+          permission,
+          scope: orgId,
+          reason: decision.reason.kind,
+        });
+      if (decision.reason.kind !== 'no_grant' && decision.reason.kind !== 'product_mismatch')
+        throw denied();
+      const r = await reach(actor, orgId, permission);
+      if (reachIsEmpty(r)) throw denied();
+      return r;
+    },
+
+    /** 404 unless the member holds something within `r` (see `memberInReach`). */
+    async assertMemberInReach(orgId: string, userId: string, r: Reach): Promise<void> {
+      if (r.organization) return;
+      if (!(await memberInReach(orgId, userId, r)))
+        throw new AppError('not_found', 'No such member');
+    },
+
+    /** The chains of scope ids (cached); for filtering grants shown to a reach. */
+    chainsOf,
+    chainsInOrganization,
 
     /** Whether the actor holds `permission` at `scopeId` (no throw). For filtering lists. */
     async holds(
@@ -431,7 +563,13 @@ export function createAccessService(
      * No escalation: the actor may hand out these grants only if it holds everything they give
      * at those scopes. Scopes are resolved here (and must be in this organization).
      */
-    async assertCanGrant(actor: UserPrincipal, orgId: string, grants: Grant[]): Promise<void> {
+    async assertCanGrant(
+      actor: UserPrincipal,
+      orgId: string,
+      grants: Grant[],
+      /** where each grant sits in the request, for the error paths (default `body.grants.<i>`) */
+      paths?: readonly string[],
+    ): Promise<void> {
       const facts = await loadOrg(orgId);
       if (!facts) throw new AppError('not_found');
       const chains = await chainsInOrganization(orgId, grants);
@@ -442,7 +580,7 @@ export function createAccessService(
         grants,
         (s) => chains.get(s) ?? null,
       );
-      if (!result.allowed) throw grantProblem(result.problems);
+      if (!result.allowed) throw grantProblem(result.problems, paths);
     },
 
     /** Checks grants for well-formedness and scope only (used for system-made grants). */
@@ -467,10 +605,16 @@ export function createAccessService(
 }
 
 /** Grant problems as one 403 (escalation) or 400 (malformed, unknown role/scope) answer. */
-export function grantProblem(problems: readonly GrantProblem[]): AppError {
+export function grantProblem(
+  problems: readonly GrantProblem[],
+  paths?: readonly string[],
+): AppError {
   const escalation = problems.some((p) => p.kind === 'escalation' || p.kind === 'owner_role');
   const errors = problems.map((p) => ({
-    path: `body.grants.${p.index}`,
+    // The engine numbers the grants it was given; the caller may have given it another list
+    // than the body's (replacing grants checks the removed and the added ones): `paths` says
+    // where each sits in the request (issue 10 #23).
+    path: paths?.[p.index] ?? `body.grants.${p.index}`,
     message: p.message,
     code: p.kind,
     ...(p.missing ? { missing: p.missing } : {}),
@@ -481,4 +625,3 @@ export function grantProblem(problems: readonly GrantProblem[]): AppError {
 }
 
 export type AccessService = ReturnType<typeof createAccessService>;
-    organizationRefusal,

@@ -6,6 +6,7 @@ import { newId } from '../../lib/ids';
 import type { Runtime } from '../../runtime';
 import type { AccessService } from '../access/access.service';
 import { insertAuditEvent } from '../audit/audit.repo';
+import { revokeInvitationsNaming } from '../invitations/invitations.repo';
 import * as repo from './accounts.repo';
 
 export const toAccount = (a: AccountsTable) => ({
@@ -175,6 +176,13 @@ export function createAccountService(rt: Runtime, access: AccessService) {
         const before = await repo.findAccount(trx, orgId, accountId);
         assertThat(before, 'not_found', 'No such account');
         const scopeIds = [accountId, ...(await repo.resourceIdsOfAccount(trx, orgId, accountId))];
+        // Pending invitations naming them first (issue 10 #3): see revokeInvitationsNaming.
+        const revoked = await revokeInvitationsNaming(
+          trx,
+          orgId,
+          { scopes: scopeIds },
+          clock.now(),
+        );
         const affected = await repo.deleteGrantsOnScopes(trx, orgId, scopeIds);
         await trx
           .updateTable('ownership_offers')
@@ -198,6 +206,7 @@ export function createAccountService(rt: Runtime, access: AccessService) {
               owner_id: before.owner_user_id,
               resources: scopeIds.length - 1,
               grants_removed_for: affected.length,
+              invitations_revoked: revoked,
             },
           },
         );
@@ -334,6 +343,13 @@ export function createAccountService(rt: Runtime, access: AccessService) {
         const before = await repo.findResource(trx, orgId, accountId, resourceId);
         assertThat(before, 'not_found', 'No such resource in this account');
         const scopeIds = [resourceId, ...(await repo.childResourceIds(trx, orgId, resourceId))];
+        // Pending invitations naming them first (issue 10 #3): see revokeInvitationsNaming.
+        const revoked = await revokeInvitationsNaming(
+          trx,
+          orgId,
+          { scopes: scopeIds },
+          clock.now(),
+        );
         const affected = await repo.deleteGrantsOnScopes(trx, orgId, scopeIds);
         await trx
           .deleteFrom('resources')
@@ -347,7 +363,10 @@ export function createAccountService(rt: Runtime, access: AccessService) {
           orgId,
           'resource.deleted',
           { type: 'resource', id: resourceId },
-          { before: { name: before.name, type: before.type, children: scopeIds.length - 1 } },
+          {
+            before: { name: before.name, type: before.type, children: scopeIds.length - 1 },
+            invitations_revoked: revoked,
+          },
         );
         return { scopeIds, affected };
       });

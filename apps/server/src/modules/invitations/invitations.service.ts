@@ -1,5 +1,5 @@
 import { Email } from '@gatehouse/contracts';
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Grant } from '../../authz';
 import { isUniqueViolation } from '../../db/dialect';
 import type { DB, InvitationsTable } from '../../db/schema';
@@ -147,6 +147,7 @@ export function createInvitationService(
       .returning('id')
       .executeTakeFirst();
     if (!spent) return false;
+    await assertStillGrantable(trx, row);
     const user = await trx
       .selectFrom('users')
       .selectAll()
@@ -222,6 +223,50 @@ export function createInvitationService(
       now,
     );
     return { ownershipFrom };
+  }
+
+  /**
+   * Why an invitation could not be accepted now (null: it can): its sender must still be able
+   * to send it — an active member, allowed by the template's invite rule, holding everything its
+   * grants give (no escalation), judged on the sender's membership and grants of now — and every
+   * scope and role it names must still exist. This is the send path's own rule
+   * (`members.inviteRefusal`) over facts read through `executor` (issue 10 #3).
+   */
+  async function refusalNow(
+    executor: Transaction<DB> | typeof db,
+    row: InvitationsTable,
+  ): Promise<AppError | null> {
+    const grants = JSON.parse(row.grants) as Grant[];
+    const view = await access.snapshotIn(
+      executor,
+      row.organization_id,
+      row.invited_by,
+      grants.map((g) => g.scope),
+    );
+    if (!view) return new AppError('not_found', 'No such organization');
+    return members.inviteRefusal(view, grants);
+  }
+
+  /**
+   * Inside the accepting transaction, after the invitation was spent: all or nothing. The
+   * organization row is locked first (PostgreSQL), as every change of members and grants locks
+   * it, so a demotion, suspension or removal of the sender either committed before this reads
+   * it or waits for this acceptance; deleting a scope or a role revokes the invitations naming
+   * it, which waits on the invitation row this transaction holds. A refusal rolls the whole
+   * acceptance back: the invitation stays pending, nobody joins, no grant is written.
+   */
+  async function assertStillGrantable(trx: Transaction<DB>, row: InvitationsTable) {
+    if (rt.dialect === 'postgres')
+      await sql`select id from organizations where id = ${row.organization_id} for update`.execute(
+        trx,
+      );
+    const refusal = await refusalNow(trx, row);
+    if (refusal)
+      throw new AppError(
+        'invitation_no_longer_valid',
+        'This invitation offers access its sender can no longer give (their rights changed, or an account, resource or role it names was deleted); ask for a new invitation',
+        { reason: refusal.code, because: refusal.message, ...refusal.extensions },
+      );
   }
 
   function afterAccept(orgId: string, userId: string, ownershipFrom: string | null) {
@@ -603,6 +648,8 @@ export function createInvitationService(
         status: statusOf(row, now),
         expires_at: toIso(row.expires_at),
         account_exists: (await findUserByEmail(db, row.email)) !== undefined,
+        no_longer_valid:
+          statusOf(row, now) === 'pending' ? (await refusalNow(db, row)) !== null : false,
       };
     },
 

@@ -85,6 +85,7 @@ describe('preview by token', () => {
       status: 'pending',
       expires_at: new Date(ctx.clock.now() + 7 * DAY).toISOString(),
       account_exists: false,
+      no_longer_valid: false,
     });
   });
 

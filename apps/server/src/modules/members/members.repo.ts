@@ -10,6 +10,13 @@ export interface MemberQuery {
   /** fewer holders than a page walk would visit: drive the query from the grants */
   roleIsRare?: boolean;
   account?: string;
+  /**
+   * Only members holding something within a caller's reach (issue 10 #4): a grant at one of
+   * `scopes` (the reach's accounts, their resources, and its resources), or the ownership of one
+   * of `accounts`; the role filter then counts only grants at `scopes` too, so that it tells
+   * nothing about grants outside the reach. Absent: the whole organization.
+   */
+  within?: { accounts: string[]; scopes: string[] };
   status?: 'active' | 'suspended';
   sort: 'name' | 'email' | 'joined';
   order: 'asc' | 'desc';
@@ -112,7 +119,10 @@ export function listMembers(db: Executor, dialect: Dialect, orgId: string, q: Me
           .selectFrom('grants')
           .select('grants.user_id')
           .where('grants.organization_id', '=', orgId)
-          .where('grants.role', '=', role),
+          .where('grants.role', '=', role)
+          .$if(q.within !== undefined, (w) =>
+            w.where('grants.scope_id', 'in', q.within?.scopes.length ? q.within.scopes : ['']),
+          ),
       );
     } else {
       query = query.where((eb) =>
@@ -122,7 +132,10 @@ export function listMembers(db: Executor, dialect: Dialect, orgId: string, q: Me
             .select('grants.id')
             .where('grants.organization_id', '=', orgId)
             .whereRef('grants.user_id', '=', 'memberships.user_id')
-            .where('grants.role', '=', role),
+            .where('grants.role', '=', role)
+            .$if(q.within !== undefined, (w) =>
+              w.where('grants.scope_id', 'in', q.within?.scopes.length ? q.within.scopes : ['']),
+            ),
         ),
       );
     }
@@ -158,6 +171,37 @@ export function listMembers(db: Executor, dialect: Dialect, orgId: string, q: Me
         ),
       ]),
     );
+  }
+  if (q.within) {
+    const { accounts, scopes } = q.within;
+    query = query.where((eb) => {
+      const either = [];
+      if (scopes.length > 0)
+        either.push(
+          eb(
+            'memberships.user_id',
+            'in',
+            eb
+              .selectFrom('grants')
+              .select('grants.user_id')
+              .where('grants.organization_id', '=', orgId)
+              .where('grants.scope_id', 'in', scopes),
+          ),
+        );
+      if (accounts.length > 0)
+        either.push(
+          eb(
+            'memberships.user_id',
+            'in',
+            eb
+              .selectFrom('accounts')
+              .select('accounts.owner_user_id')
+              .where('accounts.organization_id', '=', orgId)
+              .where('accounts.id', 'in', accounts),
+          ),
+        );
+      return eb.or(either);
+    });
   }
   if (q.after) {
     const { value, userId } = q.after;
@@ -233,3 +277,16 @@ export const countRoleHolders = async (db: Executor, orgId: string, role: string
         .executeTakeFirstOrThrow()
     ).n,
   );
+
+/** The resources of some accounts of an organization (for a caller's reach, issue 10 #4). */
+export const findResourceIdsOfAccounts = async (db: Executor, orgId: string, accounts: string[]) =>
+  accounts.length === 0
+    ? []
+    : (
+        await db
+          .selectFrom('resources')
+          .select('id')
+          .where('organization_id', '=', orgId)
+          .where('account_id', 'in', accounts)
+          .execute()
+      ).map((r) => r.id);

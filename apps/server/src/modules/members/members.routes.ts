@@ -62,9 +62,10 @@ export function memberRoutes(
         querystring: MembersQuery,
         response: { 200: page(Member) },
       },
-      config: { access: { permission: 'members:read' } },
+      // An account admin lists the members of their accounts (issue 10 #4).
+      config: { access: { permission: 'members:read', reach: true } },
     },
-    async (req) => members.list(req.params.orgId, req.query),
+    async (req) => members.list(req.params.orgId, req.query, req.reach),
   );
 
   app.post(
@@ -98,9 +99,9 @@ export function memberRoutes(
         params: MemberParams,
         response: { 200: MemberDetail },
       },
-      config: { access: { permission: 'members:read' } },
+      config: { access: { permission: 'members:read', reach: true, memberParam: 'userId' } },
     },
-    async (req) => members.detail(req.params.orgId, req.params.userId),
+    async (req) => members.detail(req.params.orgId, req.params.userId, req.reach),
   );
 
   app.put(
@@ -179,7 +180,7 @@ export function memberRoutes(
         params: MemberParams,
         response: NoContent,
       },
-      config: { access: { permission: 'members:update' } },
+      config: { access: { permission: 'members:update', reach: true, memberParam: 'userId' } },
     },
     async (req, reply) => {
       await members.one(
@@ -202,7 +203,7 @@ export function memberRoutes(
         params: MemberParams,
         response: NoContent,
       },
-      config: { access: { permission: 'members:update' } },
+      config: { access: { permission: 'members:update', reach: true, memberParam: 'userId' } },
     },
     async (req, reply) => {
       await members.one(
@@ -225,9 +226,11 @@ export function memberRoutes(
         params: MemberParams,
         response: { 200: GrantList },
       },
-      config: { access: { permission: 'members:read' } },
+      config: { access: { permission: 'members:read', reach: true, memberParam: 'userId' } },
     },
-    async (req) => ({ data: (await members.detail(req.params.orgId, req.params.userId)).grants }),
+    async (req) => ({
+      data: (await members.detail(req.params.orgId, req.params.userId, req.reach)).grants,
+    }),
   );
 
   app.put(

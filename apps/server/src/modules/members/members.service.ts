@@ -1,5 +1,16 @@
 import { sql, type Transaction } from 'kysely';
-import { expandPatterns, type Grant, scopeLevelOf } from '../../authz';
+import {
+  type Principal as AuthzPrincipal,
+  checkGrants,
+  evaluate,
+  expandPatterns,
+  type Grant,
+  type Reach,
+  reachIsEmpty,
+  type ScopeChain,
+  scopeLevelOf,
+  withinReach,
+} from '../../authz';
 import { isUniqueViolation } from '../../db/dialect';
 import type { DB, GrantsTable } from '../../db/schema';
 import { enqueueEmail } from '../../delivery/outbox';
@@ -10,7 +21,13 @@ import { toIso, toIsoOrNull } from '../../lib/clock';
 import { newId } from '../../lib/ids';
 import { hashToken, randomToken } from '../../lib/secrets';
 import type { Runtime } from '../../runtime';
-import { type AccessService, type OrgFacts, rowToGrant } from '../access/access.service';
+import { findScope } from '../access/access.repo';
+import {
+  type AccessService,
+  grantProblem,
+  type OrgFacts,
+  rowToGrant,
+} from '../access/access.service';
 import { insertAuditEvent } from '../audit/audit.repo';
 import { sortName } from '../organizations/organizations.repo';
 import { insertGrantRows } from '../organizations/organizations.service';
@@ -78,6 +95,17 @@ function assertNoNul(query: Record<string, unknown>, keys: string[]) {
 
 export type BulkAction = 'remove' | 'suspend' | 'reactivate';
 
+/**
+ * What deciding whether someone may send an invitation reads: the organization, the inviter as
+ * the engine sees them, and the chains of the grants' scopes (null: not in this organization).
+ * Built from the caches when sending, and from the accepting transaction when accepting.
+ */
+export interface InviterView {
+  facts: OrgFacts;
+  principal: AuthzPrincipal;
+  chains: ReadonlyMap<string, ScopeChain | null>;
+}
+
 const ownerOnlyCache = new WeakMap<object, Set<string>>();
 /**
  * The permissions only the template's owner-only roles hold (team: what an admin has and a
@@ -128,9 +156,14 @@ export function createMemberService(rt: Runtime, access: AccessService) {
    * on top of the no-escalation rule.
    */
   function assertOwnerOnlyRoles(actor: UserPrincipal, facts: OrgFacts, grants: Grant[]) {
-    if (facts.org.owner_user_id === actor.userId) return;
+    const refusal = ownerOnlyRefusal(facts.org.owner_user_id === actor.userId, facts, grants);
+    if (refusal) throw refusal;
+  }
+
+  function ownerOnlyRefusal(isOwner: boolean, facts: OrgFacts, grants: Grant[]): AppError | null {
+    if (isOwner) return null;
     const ownerOnly = ownerOnlyPermissions(facts);
-    if (ownerOnly.size === 0) return;
+    if (ownerOnly.size === 0) return null;
     // The rule is about what a grant gives, not what it is called: a copy of the admin role
     // under another name, or its permissions inline, is refused just the same.
     for (const g of grants) {
@@ -139,13 +172,14 @@ export function createMemberService(rt: Runtime, access: AccessService) {
         : [...expandPatterns(access.catalog, g.permissions ?? [])];
       const reserved = gives.filter((p) => ownerOnly.has(p));
       if (reserved.length > 0) {
-        throw new AppError(
+        return new AppError(
           'forbidden',
           `Only the owner can give ${facts.template.invitePolicy.ownerOnlyRoles.join(', ')} powers (${reserved.slice(0, 5).join(', ')}${reserved.length > 5 ? ', ...' : ''})`,
           { reserved },
         );
       }
     }
+    return null;
   }
 
   /** Adding and removing grants both need `members:update` at the grant's scope and the right to give it. */
@@ -154,6 +188,8 @@ export function createMemberService(rt: Runtime, access: AccessService) {
     orgId: string,
     facts: OrgFacts,
     grants: Grant[],
+    /** where each grant sits in the request (see `grantProblem`) */
+    paths?: string[],
   ) {
     for (const g of grants) {
       if (!(await access.holds(actor, orgId, 'members:update', g.scope)))
@@ -162,7 +198,7 @@ export function createMemberService(rt: Runtime, access: AccessService) {
         });
     }
     assertOwnerOnlyRoles(actor, facts, grants);
-    if (grants.length > 0) await access.assertCanGrant(actor, orgId, grants);
+    if (grants.length > 0) await access.assertCanGrant(actor, orgId, grants, paths);
   }
 
   async function requireMember(trx: Transaction<DB>, orgId: string, userId: string) {
@@ -268,47 +304,143 @@ export function createMemberService(rt: Runtime, access: AccessService) {
    * Who may add people, by the template's invite policy, on top of no escalation:
    * `organization-owner` (media), `owners` (reseller: the organization owner, or an account owner
    * for grants inside their account), or `permission` (members:invite on every scope granted).
+   * Pure over `view`, so that sending (cached facts) and accepting (the accepting transaction's
+   * facts, issue 10 #3) judge by one rule. Null when allowed.
    */
+  function inviteRefusal(view: InviterView, grants: Grant[]): AppError | null {
+    const { facts, principal, chains } = view;
+    const orgId = facts.org.id;
+    // Someone no longer an active member (or an inactive user) hands out nothing, whatever
+    // they held when they sent it.
+    if (principal.membershipStatus !== 'active' || principal.userStatus !== 'active')
+      return new AppError('forbidden', 'The inviter is not an active member of the organization', {
+        reason: 'inviter_inactive',
+      });
+    const policy = facts.template.invitePolicy;
+    const isOwner = principal.isOrganizationOwner;
+    if (policy.inviters === 'organization-owner' && !isOwner)
+      return new AppError('forbidden', 'Only the owner adds users in this organization');
+    if (policy.inviters === 'owners' && !isOwner) {
+      const owned = new Set(principal.ownedAccountIds as Iterable<string>);
+      for (const g of grants) {
+        const chain = chains.get(g.scope);
+        if (!chain?.accountId || !owned.has(chain.accountId))
+          return new AppError(
+            'forbidden',
+            'Only owners add users: the organization owner, or an account owner within their account',
+          );
+      }
+      if (grants.length === 0) return new AppError('forbidden', 'Only owners add users');
+    }
+    if (policy.inviters === 'permission') {
+      const permission = policy.permission ?? 'members:invite';
+      const scopes = grants.length > 0 ? [...new Set(grants.map((g) => g.scope))] : [orgId];
+      for (const scope of scopes) {
+        const chain = scope === orgId ? { organizationId: orgId } : chains.get(scope);
+        const holds =
+          chain != null &&
+          evaluate(access.catalog, facts.roles, principal, permission, chain).allowed;
+        if (!holds)
+          return new AppError('forbidden', `Adding users here needs ${permission}`, { scope });
+      }
+    }
+    const ownerOnly = ownerOnlyRefusal(isOwner, facts, grants);
+    if (ownerOnly) return ownerOnly;
+    if (grants.length > 0) {
+      const result = checkGrants(
+        access.catalog,
+        facts.roles,
+        principal,
+        grants,
+        (s) => chains.get(s) ?? null,
+      );
+      if (!result.allowed) return grantProblem(result.problems);
+    }
+    return null;
+  }
+
   async function assertMayInvite(
     actor: UserPrincipal,
     orgId: string,
     facts: OrgFacts,
     grants: Grant[],
   ) {
-    const policy = facts.template.invitePolicy;
-    const isOwner = facts.org.owner_user_id === actor.userId;
-    if (policy.inviters === 'organization-owner' && !isOwner)
-      throw new AppError('forbidden', 'Only the owner adds users in this organization');
-    if (policy.inviters === 'owners' && !isOwner) {
-      const member = await access.loadMember(orgId, actor.userId);
-      const owned = new Set(member?.ownedAccountIds ?? []);
-      for (const g of grants) {
-        const chain = await access.resolveScope(g.scope);
-        if (!chain?.accountId || !owned.has(chain.accountId))
-          throw new AppError(
-            'forbidden',
-            'Only owners add users: the organization owner, or an account owner within their account',
-          );
-      }
-      if (grants.length === 0) throw new AppError('forbidden', 'Only owners add users');
+    const view: InviterView = {
+      facts,
+      principal: await access.principalOf(orgId, actor.userId),
+      chains: await access.chainsInOrganization(orgId, grants),
+    };
+    const refusal = inviteRefusal(view, grants);
+    if (refusal) throw refusal;
+  }
+
+  /**
+   * The grants a caller whose permission reaches only `reach` may see (issue 10 #4): those at
+   * or below its scopes. An account admin sees what a member holds on their accounts, not what
+   * the member holds elsewhere in the organization.
+   */
+  async function grantsWithin(rows: GrantsTable[], reach: Reach | undefined) {
+    if (!reach || reach.organization) return rows;
+    const chains = await access.chainsOf(rows.map((r) => r.scope_id));
+    return rows.filter((r) => {
+      const chain = chains.get(r.scope_id);
+      return chain != null && withinReach(reach, chain);
+    });
+  }
+
+  /**
+   * The filter of a partial reach for the list (see `MemberQuery.within`). With an account
+   * filter, only what of the reach lies in that account: the filter must not tell the caller
+   * who holds grants on an account they cannot read.
+   */
+  async function withinOf(orgId: string, reach: Reach & { organization: false }, account?: string) {
+    const chains = await access.chainsOf(reach.scopes);
+    let accounts = [...reach.scopes].filter((id) => id.startsWith('acc_'));
+    let resources = [...reach.scopes].filter((id) => id.startsWith('res_'));
+    if (account !== undefined) {
+      accounts = accounts.filter((id) => id === account);
+      resources = resources.filter((id) => chains.get(id)?.accountId === account);
     }
-    if (policy.inviters === 'permission') {
-      const scopes = grants.length > 0 ? [...new Set(grants.map((g) => g.scope))] : [orgId];
-      for (const scope of scopes) {
-        if (!(await access.holds(actor, orgId, policy.permission ?? 'members:invite', scope)))
-          throw new AppError(
-            'forbidden',
-            `Adding users here needs ${policy.permission ?? 'members:invite'}`,
-            { scope },
-          );
-      }
+    const scopes = [
+      ...new Set([
+        ...accounts,
+        ...resources,
+        ...(await repo.findResourceIdsOfAccounts(db, orgId, accounts)),
+      ]),
+    ];
+    return { accounts, scopes };
+  }
+
+  /**
+   * A member as a caller with a partial reach finds them, read in `trx`: the grants within the
+   * reach and outside it, and the accounts they own (ownership is `*` on the account).
+   */
+  async function partition(trx: Transaction<DB>, orgId: string, userId: string, reach: Reach) {
+    const rows = await grantsOf(trx, orgId, userId);
+    const inside: GrantsTable[] = [];
+    const outside: GrantsTable[] = [];
+    for (const r of rows) {
+      const chain = await findScope(trx, r.scope_id);
+      (chain && chain.organizationId === orgId && withinReach(reach, chain)
+        ? inside
+        : outside
+      ).push(r);
     }
-    assertOwnerOnlyRoles(actor, facts, grants);
-    if (grants.length > 0) await access.assertCanGrant(actor, orgId, grants);
+    const owned = await trx
+      .selectFrom('accounts')
+      .select('id')
+      .where('organization_id', '=', orgId)
+      .where('owner_user_id', '=', userId)
+      .execute();
+    const ownsInside = owned.some((a) =>
+      withinReach(reach, { organizationId: orgId, accountId: a.id }),
+    );
+    return { inside, outside, owned: owned.map((a) => a.id), ownsInside };
   }
 
   return {
     assertMayInvite,
+    inviteRefusal,
 
     /**
      * "Associate user": adds a person by email with grants. A new address becomes a user managed
@@ -446,20 +578,31 @@ export function createMemberService(rt: Runtime, access: AccessService) {
         sort: 'name' | 'email' | 'joined';
         order: 'asc' | 'desc';
       },
+      /** where the caller holds members:read (set by the access hook); absent: everywhere */
+      reach?: Reach,
     ) {
       const facts = await access.loadOrg(orgId);
       assertThat(facts, 'not_found');
       assertNoNul(query, ['search', 'role', 'account']);
+      const within =
+        reach && !reach.organization ? await withinOf(orgId, reach, query.account) : undefined;
+      // An account filter outside the reach matches nobody the caller may see.
+      if (within && within.accounts.length === 0 && within.scopes.length === 0)
+        return { data: [], next_cursor: null };
       const rows = await repo.listMembers(db, rt.dialect, orgId, {
         ...query,
+        within,
         search: query.search || undefined,
         after: query.cursor ? decodeCursor(query.cursor, query.sort) : undefined,
       });
       const page = rows.slice(0, query.limit);
-      const grants = await repo.findGrantsOfMembers(
-        db,
-        orgId,
-        page.map((r) => r.user_id),
+      const grants = await grantsWithin(
+        await repo.findGrantsOfMembers(
+          db,
+          orgId,
+          page.map((r) => r.user_id),
+        ),
+        reach,
       );
       const byUser = new Map<string, GrantsTable[]>();
       for (const g of grants) byUser.set(g.user_id, [...(byUser.get(g.user_id) ?? []), g]);
@@ -486,11 +629,12 @@ export function createMemberService(rt: Runtime, access: AccessService) {
       };
     },
 
-    async detail(orgId: string, userId: string) {
+    /** With a partial `reach` (see `list`), only the grants within it are shown. */
+    async detail(orgId: string, userId: string, reach?: Reach) {
       const facts = await access.loadOrg(orgId);
       const m = await repo.findMember(db, orgId, userId);
       assertThat(facts && m, 'not_found', 'No such member');
-      const grants = await grantsOf(db, orgId, userId);
+      const grants = await grantsWithin(await grantsOf(db, orgId, userId), reach);
       return {
         user_id: m.user_id,
         email: m.email,
@@ -595,6 +739,12 @@ export function createMemberService(rt: Runtime, access: AccessService) {
       const key = (g: Grant) =>
         JSON.stringify([g.role ?? null, g.permissions ? [...g.permissions].sort() : null, g.scope]);
       const wanted = [...new Map(grants.map((g) => [key(g), g])).values()];
+      // Where each grant is in the request: errors name the body's index, not the index in the
+      // list of changes checked (removed grants first), which misled (issue 10 #23).
+      const bodyIndex = new Map<string, number>();
+      grants.forEach((g, i) => {
+        if (!bodyIndex.has(key(g))) bodyIndex.set(key(g), i);
+      });
       // Grants the actor was found allowed to take away or hand out (checked outside the
       // transaction: the checks read through the caches, which must not wait on it).
       const cleared = new Set<string>();
@@ -602,13 +752,27 @@ export function createMemberService(rt: Runtime, access: AccessService) {
       // between the check and the write: the write re-reads them under the lock and, if that
       // removes or adds something not yet checked, goes round again (then gives up with 409).
       for (let attempt = 0; attempt < 3; attempt++) {
-        const current = (await grantsOf(db, orgId, userId)).map(rowToGrant);
+        const currentRows = await grantsOf(db, orgId, userId);
+        const current = currentRows.map(rowToGrant);
         const changes = (from: Grant[]) => [
           ...from.filter((g) => !wanted.some((w) => key(w) === key(g))),
           ...wanted.filter((w) => !from.some((g) => key(g) === key(w))),
         ];
         const unchecked = changes(current).filter((g) => !cleared.has(key(g)));
-        await assertMayChange(actor, orgId, facts, unchecked);
+        const existingId = new Map(currentRows.map((r) => [key(rowToGrant(r)), r.id]));
+        await assertMayChange(
+          actor,
+          orgId,
+          facts,
+          unchecked,
+          unchecked.map((g) => {
+            const at = bodyIndex.get(key(g));
+            // a grant being taken away is not in the body: name it by its id
+            return at !== undefined
+              ? `body.grants.${at}`
+              : `existing_grants.${existingId.get(key(g))}`;
+          }),
+        );
         for (const g of unchecked) cleared.add(key(g));
         const now = clock.now();
         const rows = await inTransaction(async (trx) => {
@@ -708,7 +872,10 @@ export function createMemberService(rt: Runtime, access: AccessService) {
       assertThat(facts, 'not_found');
       let ownerId = facts.org.owner_user_id;
       const permission = action === 'remove' ? 'members:remove' : 'members:update';
-      const allowed = await access.holds(actor, orgId, permission, orgId);
+      // Where the actor holds it: the organization (anyone), some accounts (members holding
+      // something there), or nowhere (issue 10 #4).
+      const reach = await access.reach(actor, orgId, permission);
+      const allowed = !reachIsEmpty(reach);
       const now = clock.now();
       const touched: string[] = [];
       const results = await inTransaction(async (trx) => {
@@ -736,6 +903,38 @@ export function createMemberService(rt: Runtime, access: AccessService) {
             out.push({ user_id: userId, status: 'forbidden', detail: `needs ${permission}` });
             continue;
           }
+          // A partial reach (an account admin): the member must hold something within it, and
+          // the act may not reach past it. Suspending is organization-wide, so it needs the
+          // whole of the member to lie within; removing takes away what lies within (their
+          // grants on the actor's accounts) and ends the membership only when nothing else
+          // remains.
+          let onlyWithin: GrantsTable[] | null = null;
+          if (!leaving && !reach.organization) {
+            const p = await partition(trx, orgId, userId, reach);
+            if (p.inside.length === 0 && !p.ownsInside) {
+              out.push({ user_id: userId, status: 'not_found' });
+              continue;
+            }
+            if (p.owned.length > 0 && userId !== ownerId) {
+              out.push({
+                user_id: userId,
+                status: 'forbidden',
+                detail: 'this member owns an account; its ownership must be transferred first',
+              });
+              continue;
+            }
+            if (p.outside.length > 0) {
+              if (action !== 'remove') {
+                out.push({
+                  user_id: userId,
+                  status: 'forbidden',
+                  detail: `this member also has access outside the scopes where you hold ${permission}; remove their grants on yours instead`,
+                });
+                continue;
+              }
+              onlyWithin = p.inside;
+            }
+          }
           if (userId === ownerId) {
             out.push({
               user_id: userId,
@@ -752,7 +951,22 @@ export function createMemberService(rt: Runtime, access: AccessService) {
             });
             continue;
           }
-          if (action === 'remove') {
+          if (action === 'remove' && onlyWithin) {
+            await trx
+              .deleteFrom('grants')
+              .where('organization_id', '=', orgId)
+              .where('user_id', '=', userId)
+              .where(
+                'id',
+                'in',
+                onlyWithin.map((g) => g.id),
+              )
+              .execute();
+            await audit(trx, meta, actor, orgId, 'member.grants_removed', userId, {
+              before: onlyWithin.map(rowToGrant),
+              reason: 'removed from the scopes the actor manages; still a member elsewhere',
+            });
+          } else if (action === 'remove') {
             const accounts = await removeOne(trx, orgId, ownerId, userId, now);
             await audit(
               trx,

@@ -901,3 +901,92 @@ describe('add user directly and edit managed users', () => {
     );
   });
 });
+
+describe('grant errors point into the request body', () => {
+  // @see issue 10 #23: the engine numbered the list of changes it checked (the removed grants
+  // first), so the first new grant of a replacement that also removed one was `body.grants.1`.
+  it('names the body index of a bad new grant when an existing grant is removed', async () => {
+    const owner = await ctx.signUp();
+    const org = await createOrg(ctx, owner, 'media');
+    const acc = await createAccount(ctx, owner, org.id, 'video');
+    const m = await addMember(ctx, owner, org.id, [{ role: 'accountant', scope: org.id }]);
+    const res = await ctx.request('PUT', `${members(org.id)}/${m.userId}/grants`, {
+      token: owner.accessToken,
+      body: {
+        grants: [
+          { role: 'video-developer', scope: org.id },
+          { role: 'no-such-role', scope: acc.id },
+        ],
+      },
+    });
+    expectProblem(res, 400, 'validation_failed');
+    expect(res.body.errors).toEqual([
+      expect.objectContaining({ path: 'body.grants.1', code: 'unknown_role' }),
+    ]);
+    const first = await ctx.request('PUT', `${members(org.id)}/${m.userId}/grants`, {
+      token: owner.accessToken,
+      body: { grants: [{ role: 'no-such-role', scope: acc.id }] },
+    });
+    expect(first.body.errors).toEqual([
+      expect.objectContaining({ path: 'body.grants.0', code: 'unknown_role' }),
+    ]);
+  });
+
+  it("refuses taking away a grant outside the caller's reach, naming its scope", async () => {
+    const owner = await ctx.signUp();
+    const org = await createOrg(ctx, owner, 'accounts');
+    const a = await createAccount(ctx, owner, org.id, 'video');
+    const b = await createAccount(ctx, owner, org.id, 'video');
+    const admin = await addMember(ctx, owner, org.id, [{ role: 'admin', scope: a.id }]);
+    const m = await addDirect(ctx, owner, org.id, {
+      email: uniqueEmail('taken'),
+      grants: [{ role: 'viewer', scope: b.id }],
+    });
+    const res = await ctx.request('PUT', `${members(org.id)}/${m.user_id}/grants`, {
+      token: admin.accessToken,
+      body: { grants: [{ role: 'viewer', scope: a.id }] },
+    });
+    expectProblem(res, 403, 'forbidden');
+    expect(res.body.scope).toBe(b.id);
+  });
+});
+
+describe('an account admin acts on the members of its accounts (accounts template)', () => {
+  // @see issue 10 #4
+  it('bulk: per id, within its accounts only', async () => {
+    const owner = await ctx.signUp();
+    const org = await createOrg(ctx, owner, 'accounts');
+    const a = await createAccount(ctx, owner, org.id, 'video');
+    const b = await createAccount(ctx, owner, org.id, 'video');
+    const admin = await addMember(ctx, owner, org.id, [{ role: 'admin', scope: a.id }]);
+    const onlyA = await addMember(ctx, owner, org.id, [{ role: 'viewer', scope: a.id }]);
+    const both = await addMember(ctx, owner, org.id, [
+      { role: 'viewer', scope: a.id },
+      { role: 'viewer', scope: b.id },
+    ]);
+    const onlyB = await addMember(ctx, owner, org.id, [{ role: 'viewer', scope: b.id }]);
+    const res = await ctx.request('POST', `${members(org.id)}/bulk`, {
+      token: admin.accessToken,
+      body: { action: 'suspend', user_ids: [onlyA.userId, both.userId, onlyB.userId] },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.results.map((r: { status: string }) => r.status)).toEqual([
+      'done',
+      'forbidden',
+      'not_found',
+    ]);
+    const removed = await ctx.request('POST', `${members(org.id)}/bulk`, {
+      token: admin.accessToken,
+      body: { action: 'remove', user_ids: [both.userId, onlyB.userId] },
+    });
+    expect(removed.body.results.map((r: { status: string }) => r.status)).toEqual([
+      'done',
+      'not_found',
+    ]);
+    const left = await ctx.request('GET', `${members(org.id)}/${both.userId}`, {
+      token: owner.accessToken,
+    });
+    expect(left.body.grants.map((g: { scope: string }) => g.scope)).toEqual([b.id]);
+    expect(left.body.status).toBe('active');
+  });
+});

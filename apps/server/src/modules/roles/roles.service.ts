@@ -13,6 +13,7 @@ import { newId } from '../../lib/ids';
 import type { Runtime } from '../../runtime';
 import type { AccessService } from '../access/access.service';
 import { insertAuditEvent } from '../audit/audit.repo';
+import { revokeInvitationsNaming } from '../invitations/invitations.repo';
 
 export const toRole = (role: CompiledRole | RoleDefinition, builtIn: boolean) => {
   const def = 'definition' in role ? role.definition : role;
@@ -266,8 +267,26 @@ export function createRoleService(rt: Runtime, access: AccessService) {
         );
       }
       const now = clock.now();
-      await db.transaction().execute(async (trx) => {
-        if (grants.length > 0)
+      const { holders } = await db.transaction().execute(async (trx) => {
+        // Pending invitations offering the role go first (issue 10 #3): otherwise accepting one
+        // later would write a grant of a role that no longer exists — and a new role created
+        // with the same key would silently give it meaning again. An acceptance in flight holds
+        // its invitation row, so this waits for it to commit.
+        const revoked = await revokeInvitationsNaming(trx, orgId, { role: key }, now);
+        // Read again under the transaction: a grant of it made since the read above (an
+        // acceptance that just committed) must not survive the role either.
+        const holders = await trx
+          .selectFrom('grants')
+          .select('user_id')
+          .where('organization_id', '=', orgId)
+          .where('role', '=', key)
+          .execute();
+        // (the replacement was checked against the grants read before: new ones are unchecked)
+        if (holders.length !== grants.length)
+          throw new AppError('conflict', 'The role was granted meanwhile; try again', {
+            grants: holders.length,
+          });
+        if (holders.length > 0)
           await trx
             .updateTable('grants')
             .set({ role: replaceWith! })
@@ -290,14 +309,17 @@ export function createRoleService(rt: Runtime, access: AccessService) {
             changes: {
               before: toRole(current.definition, false),
               replaced_with: replaceWith ?? null,
-              grants_moved: grants.length,
+              grants_moved: holders.length,
+              invitations_revoked: revoked,
             },
           },
           now,
         );
+        return { revoked, holders };
       });
       bus.publish(`org:${orgId}`);
-      for (const u of new Set(grants.map((g) => g.user_id))) bus.publish(`member:${orgId}:${u}`);
+      for (const u of new Set([...grants, ...holders].map((g) => g.user_id)))
+        bus.publish(`member:${orgId}:${u}`);
     },
   };
 }
