@@ -6,3 +6,4 @@ export * from './keys-audit';
 export * from './me';
 export * from './organizations';
 export * from './sign-in';
+export * from './password';

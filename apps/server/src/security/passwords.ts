@@ -1,25 +1,18 @@
+import {
+  failedPasswordShapeRules,
+  PASSWORD_MIN_LENGTH,
+  PASSWORD_RULES,
+  type PasswordRule,
+} from '@gatehouse/contracts';
 import { dictionary } from '@zxcvbn-ts/language-common';
 import argon2 from 'argon2';
 
-/**
- * Password rules, each with a stable name the console can tick live (SPEC §4). A password
- * passes when `checkPasswordPolicy` returns no names.
- */
-export const PASSWORD_RULES = [
-  'min_length',
-  'lowercase',
-  'uppercase',
-  'digit',
-  'special',
-  'not_common',
-  'not_email',
-] as const;
-export type PasswordRule = (typeof PASSWORD_RULES)[number];
+export { PASSWORD_RULES, type PasswordRule };
 
 export interface PasswordPolicy {
   minLength: number;
 }
-export const defaultPasswordPolicy: PasswordPolicy = { minLength: 10 };
+export const defaultPasswordPolicy: PasswordPolicy = { minLength: PASSWORD_MIN_LENGTH };
 
 // ~49,000 leaked passwords shipped by zxcvbn-ts; a Set so a check is one lookup.
 const COMMON = new Set(dictionary['passwords-common']);
@@ -36,24 +29,18 @@ function isCommon(password: string): boolean {
   return core.length >= 4 && COMMON.has(core);
 }
 
+/**
+ * Every failed rule by name, in PASSWORD_RULES order; a password passes when none is returned.
+ * The shape rules are the contracts' (shared with the console); the leaked-password list is ours.
+ */
 export function checkPasswordPolicy(
   password: string,
   email: string | null,
   policy: PasswordPolicy = defaultPasswordPolicy,
 ): PasswordRule[] {
-  const failed: PasswordRule[] = [];
-  if ([...password].length < policy.minLength) failed.push('min_length');
-  if (!/\p{Ll}/u.test(password)) failed.push('lowercase');
-  if (!/\p{Lu}/u.test(password)) failed.push('uppercase');
-  if (!/\p{Nd}/u.test(password)) failed.push('digit');
-  if (!/[^\p{L}\p{Nd}\s]/u.test(password)) failed.push('special');
+  const failed = failedPasswordShapeRules(password, email, policy.minLength);
   if (isCommon(password)) failed.push('not_common');
-  if (email) {
-    const lower = password.toLowerCase();
-    const local = email.split('@')[0] ?? '';
-    if (lower === email || (local.length >= 4 && lower.includes(local))) failed.push('not_email');
-  }
-  return failed;
+  return PASSWORD_RULES.filter((rule) => failed.includes(rule));
 }
 
 export interface PasswordHasher {

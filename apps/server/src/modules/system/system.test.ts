@@ -81,7 +81,8 @@ describe('GET /metrics', () => {
 
   it('labels by route pattern, never by the URL', async () => {
     await ctx.request('GET', '/v1/avatars/avt_secretish123');
-    await ctx.request('GET', '/no/such/page?token=abc');
+    await ctx.request('GET', '/v1/no/such/page?token=abc');
+    await ctx.request('POST', '/no/such/page?token=abc');
     const text = await metrics();
     expect(text).toContain('route="/v1/avatars/:id",status="404"');
     expect(text).toContain('route="unmatched",status="404"');
@@ -161,10 +162,16 @@ function registeredRoutes(tree: string): string[] {
 }
 
 /** Routes that are registered on purpose without an OpenAPI entry. */
-const UNDOCUMENTED = new Set(['GET /openapi.json']);
+const UNDOCUMENTED = new Set([
+  'GET /openapi.json',
+  // the web console (modules/console): its assets and its pages, which are HTML, not API
+  'GET *',
+  'HEAD *',
+  'GET /assets/*',
+  'HEAD /assets/*',
+]);
 /**
- * Known gaps, each to be closed by the module that owns the route (remove the entry then):
- * GET /v1/setup serves an HTML page and declares no 200 response schema (modules/setup).
+ * Known gaps, each to be closed by the module that owns the route (remove the entry then).
  */
 const KNOWN_WITHOUT_RESPONSE_SCHEMA = new Set<string>();
 const isDocsUi = (route: string) => route.split(' ')[1]!.startsWith('/docs');
@@ -415,7 +422,7 @@ describe('logs', () => {
       const setupToken = await logged.gatehouse.services.setup.prepareSetupToken();
       if (setupToken) {
         keep(setupToken);
-        await logged.request('GET', `/v1/setup?token=${setupToken}`);
+        await logged.request('GET', `/setup?token=${setupToken}`);
         await post('/v1/setup', {
           token: setupToken,
           email: uniqueEmail('admin'),
