@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Password } from './auth';
 import { IsoDateTime } from './common';
 
 /** The second factors a user can hold, and the names a sign-in challenge or step-up accepts. */
@@ -113,6 +114,23 @@ export const OAuthCallbackQuery = z.object({
   iss: z.string().max(2000).optional(),
 });
 export const OAuthExchangeBody = z.strictObject({ login_token: z.string().min(1).max(200) });
+/**
+ * Finishes a provider sign-in that joins an existing account it may not join on the provider's
+ * word alone: the link_pending_token from the return address, and the proof its `proof` asked
+ * for (the account's password, or the code mailed to its address).
+ */
+export const OAuthLinkConfirmBody = z.strictObject({
+  link_pending_token: z.string().min(1).max(200),
+  /** proof=password: the existing account's password */
+  password: Password.optional(),
+  /** proof=email_code: the code mailed to the existing account's address */
+  code: z
+    .string()
+    .max(20)
+    .trim()
+    .regex(/^\d{6}$/, 'must be 6 digits')
+    .optional(),
+});
 export const LinkStartBody = z.strictObject({
   provider: z.string().min(1).max(60),
   return_to: z.string().max(2000).optional(),

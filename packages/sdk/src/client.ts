@@ -371,6 +371,21 @@ export function createGatehouseClient(options: GatehouseClientOptions) {
           await keep(answer);
           return answer;
         },
+        /**
+         * A sign-in whose return address got a `link_pending_token` (the provider's email belongs
+         * to an existing account it may not join alone): prove that account with its password or
+         * the mailed code, as `proof` said. Throws `mfa_required` when the user has a factor.
+         */
+        async confirmLink(
+          input: T.OAuthLinkConfirmInput,
+        ): Promise<T.SessionTokens | T.CookieSession> {
+          const answer = await publicPost<T.SessionTokens | T.CookieSession>(
+            '/v1/auth/oauth/link/confirm',
+            input,
+          );
+          if ('access_token' in answer) await keep(answer);
+          return answer;
+        },
       },
       sessions: {
         list: (query?: T.PageQuery) => get<T.Page<T.Session>>('/v1/auth/sessions', query),

@@ -135,6 +135,7 @@ export type StepUpResult = Out<typeof C.StepUpResponse>;
 export type OAuthProvider = Out<typeof C.OAuthProviderView>;
 export type Identity = Out<typeof C.IdentityView>;
 export type LinkStart = Out<typeof C.LinkStart>;
+export type OAuthLinkConfirmInput = In<typeof C.OAuthLinkConfirmBody>;
 /** The extension fields of an `mfa_required` problem from a sign-in. */
 export interface MfaChallenge {
   mfa_token: string;

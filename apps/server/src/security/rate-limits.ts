@@ -42,6 +42,12 @@ export const LIMITS = {
   smsSendPerOrganization: { points: 500, duration: 3600, blockSeconds: 0 },
   smsSendPlatform: { points: 5000, duration: 3600, blockSeconds: 0 },
   oauthPerIp: { points: 60, duration: 60, blockSeconds: 60 },
+  /**
+   * Answers to a pending provider link (POST /v1/auth/oauth/link/confirm: the existing account's
+   * password or mailed code), per account: counted apart from password sign-in, so that nobody
+   * with a provider claiming an address can lock its owner's password sign-in this way.
+   */
+  oauthLinkPerAccount: { points: 10, duration: 15 * 60, blockSeconds: 15 * 60 },
 } as const;
 export type LimitName = keyof typeof LIMITS;
 

@@ -6,9 +6,9 @@ import {
   LoginResponse,
   OAuthCallbackQuery,
   OAuthExchangeBody,
+  OAuthLinkConfirmBody,
   OAuthProviderView,
   OAuthStartQuery,
-  Password,
   page,
 } from '@gatehouse/contracts';
 import { z } from 'zod';
@@ -20,19 +20,6 @@ import type { OAuthService } from './oauth.service';
 
 const Redirect = { 302: z.null().describe('a redirect (Location header)') };
 const ProviderParams = z.object({ provider: z.string().min(1).max(60) });
-/** One of password and code: the callback's fragment says which (`proof`). */
-const PendingLinkConfirmBody = z.strictObject({
-  link_pending_token: z.string().min(1).max(200),
-  /** proof=password: the existing account's password */
-  password: Password.optional(),
-  /** proof=email_code: the code mailed to the existing account's address */
-  code: z
-    .string()
-    .max(20)
-    .trim()
-    .regex(/^\d{6}$/, 'must be 6 digits')
-    .optional(),
-});
 
 /** Sign-in with Google, GitHub and OpenID Connect providers, and the user's linked identities. */
 export function oauthRoutes(app: App, { rt, oauth }: { rt: Runtime; oauth: OAuthService }) {
@@ -131,7 +118,7 @@ export function oauthRoutes(app: App, { rt, oauth }: { rt: Runtime; oauth: OAuth
         tags,
         summary:
           'Finish a provider sign-in that joins an existing account: prove that account (password or emailed code) with the link_pending_token from the return address',
-        body: PendingLinkConfirmBody,
+        body: OAuthLinkConfirmBody,
         response: { 200: LoginResponse },
       },
       config: { auth: 'public' },

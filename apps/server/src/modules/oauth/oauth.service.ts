@@ -598,9 +598,10 @@ export function createOAuthService(rt: Runtime, sessions: SessionService, mfa: M
     /**
      * Finishes a provider sign-in that had to prove the existing account it joins (the
      * link_pending_token from the callback's fragment): with the account's password, or the
-     * code mailed to its address. Counted like a password sign-in (per address, and per account
-     * under a key of its own, so nobody can lock the owner's password sign-in this way); a
-     * pending link allows 5 answers. On success the identity is linked (audited, and the owner
+     * code mailed to its address. Counted like a password sign-in: per client address
+     * (loginPerIp) and per account (oauthLinkPerAccount, 10 per 15 minutes with back-off; a limit
+     * of its own, so nobody can lock the owner's password sign-in this way); a pending link
+     * allows 5 answers. On success the identity is linked (audited, and the owner
      * told by mail), an unproven account is claimed as by a provider that proved the mailbox,
      * and the sign-in goes on as a password sign-in would: a second factor if the user has one
      * (mfa_required), else a session in the mode the sign-in started with.
@@ -629,8 +630,7 @@ export function createOAuthService(rt: Runtime, sessions: SessionService, mfa: M
             ],
           },
         );
-      const accountKey = `oauth_link:${pending.user_id}`;
-      await limits.consume('loginPerAccount', accountKey);
+      await limits.consume('oauthLinkPerAccount', pending.user_id);
       const provider = providerOf(detail.provider);
       // The attempt is spent before the answer is judged (guarded): parallel guesses get no more.
       const spent = await db
@@ -712,7 +712,7 @@ export function createOAuthService(rt: Runtime, sessions: SessionService, mfa: M
         return { user: (await findUserById(trx, user.id))!, revoked };
       });
       announce(user.id, outcome.revoked);
-      await limits.reset('loginPerAccount', accountKey);
+      await limits.reset('oauthLinkPerAccount', pending.user_id);
       const amr = [provider.amr, detail.proof === 'password' ? 'pwd' : 'otp'];
       const challenge = await mfa.challengeIfNeeded(outcome.user, amr, pending.mode);
       if (challenge)
