@@ -170,3 +170,17 @@ export async function seriousA11yViolations(page: Page) {
         `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
     );
 }
+
+/**
+ * Issue 10 #6: no form may ever submit a password by GET (a form whose script failed falls back
+ * to its method, and GET would put the password in the URL, the history and the server's logs).
+ * Every form on the page that holds a password field must say method="post".
+ */
+export async function formsWithPasswordByGet(page: Page): Promise<number> {
+  return page
+    .locator('form:has(input[type="password"])')
+    .evaluateAll(
+      (forms) =>
+        forms.filter((f) => (f.getAttribute('method') ?? 'get').toLowerCase() !== 'post').length,
+    );
+}
