@@ -52,6 +52,8 @@ let smtp: TestSmtpServer;
 let db: CrashDatabase;
 let server: { base: string; proc: Spawned } | undefined;
 let reader: Database;
+/** set between a kill and the next start: waits for mail give up at once */
+let down = false;
 
 beforeAll(async () => {
   smtp = await startSmtpServer();
@@ -102,11 +104,13 @@ async function startServer() {
     });
   });
   server = { base: `http://127.0.0.1:${port}`, proc };
+  down = false;
   return server;
 }
 
 async function kill() {
   const s = server!;
+  down = true;
   s.proc.child.kill('SIGKILL');
   const exit = await s.proc.exited;
   expect(exit.signal).toBe('SIGKILL');
@@ -152,6 +156,7 @@ async function mailTo(email: string, pattern: RegExp, ms = 15_000): Promise<RegE
       const match = m.text.match(pattern);
       if (match) return match;
     }
+    if (down) throw new Error('the server was killed');
     if (Date.now() > until) throw new Error(`no mail matching ${pattern} reached ${email}`);
     await sleep(50);
   }

@@ -167,6 +167,14 @@ describe(`migrations survive kill -9 (${engine})`, () => {
     expect(await describeSchema(crashed)).toEqual(await describeSchema(reference));
   }, 120_000);
 
+  it('two processes migrating a new database at once both succeed, and apply each migration once', async () => {
+    const db = await freshDatabase();
+    const [a, b] = await Promise.all([runMigrateOnly(db.env), runMigrateOnly(db.env)]);
+    expect(a.code, a.stderr).toBe(0);
+    expect(b.code, b.stderr).toBe(0);
+    expect(await appliedMigrations(db)).toEqual(Object.keys(migrations).sort());
+  }, 60_000);
+
   it('explains a migration an older version left half applied, naming it and what to do', async () => {
     const db = await freshDatabase();
     const database = openDatabase(
