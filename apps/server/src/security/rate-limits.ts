@@ -17,7 +17,15 @@ import { AppError } from '../http/errors';
  */
 export const LIMITS = {
   loginPerIp: { points: 30, duration: 60, blockSeconds: 60 },
-  loginPerAccount: { points: 10, duration: 15 * 60, blockSeconds: 15 * 60 },
+  /**
+   * Password sign-in (issue 10 #12, security/login-throttle.ts): the lockout counts per account
+   * and client address, so it holds the address that guesses, not the account's owner; the
+   * overall per-account limit is far higher and refuses only addresses that failed on the
+   * account; a known device (device token) counts on its own.
+   */
+  loginPerAccountAndIp: { points: 10, duration: 15 * 60, blockSeconds: 15 * 60 },
+  loginPerAccount: { points: 100, duration: 15 * 60, blockSeconds: 15 * 60 },
+  loginPerDevice: { points: 10, duration: 15 * 60, blockSeconds: 15 * 60 },
   registerPerIp: { points: 10, duration: 60, blockSeconds: 60 },
   otpVerifyPerIp: { points: 30, duration: 60, blockSeconds: 60 },
   otpVerifyPerAccount: { points: 10, duration: 10 * 60, blockSeconds: 10 * 60 },
@@ -93,6 +101,10 @@ export interface RateLimits {
     key: string,
     code?: 'rate_limited' | 'resend_cooldown' | 'sms_limit_reached',
   ): Promise<void>;
+  /** Like consume, and answers how many attempts the key has made in its window, this one included. */
+  attempt(name: LimitName, key: string): Promise<number>;
+  /** Counts one attempt and never refuses it (it counts towards a limit others are held to). */
+  note(name: LimitName, key: string): Promise<void>;
   /** Forgets the attempts of a key (after a successful sign-in, the account's failures reset). */
   reset(name: LimitName, key: string): Promise<void>;
 }
@@ -177,25 +189,44 @@ export function createRateLimits(
     return new RateLimiterRes(0, seconds * 1000, res.consumedPoints, false);
   }
 
+  const normalize = (name: LimitName, key: string) =>
+    isPerAddress(name) ? addressKey(key) : key.toLowerCase();
+
+  async function consume(
+    name: LimitName,
+    key: string,
+    code: 'rate_limited' | 'resend_cooldown' | 'sms_limit_reached' = 'rate_limited',
+  ): Promise<number> {
+    const normalized = normalize(name, key);
+    try {
+      return (await limiters.get(name)!.consume(normalized)).consumedPoints;
+    } catch (rejection) {
+      if (!(rejection instanceof RateLimiterRes)) throw rejection;
+      const res = await backOff(name, normalized, rejection);
+      const retryAfter = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
+      throw new AppError(
+        code,
+        `Try again in ${retryAfter} seconds`,
+        { retry_after: retryAfter },
+        { 'retry-after': String(retryAfter) },
+      );
+    }
+  }
+
   return {
     async consume(name, key, code = 'rate_limited') {
-      const normalized = isPerAddress(name) ? addressKey(key) : key.toLowerCase();
+      await consume(name, key, code);
+    },
+    attempt: (name, key) => consume(name, key),
+    async note(name, key) {
       try {
-        await limiters.get(name)!.consume(normalized);
+        await limiters.get(name)!.consume(normalize(name, key));
       } catch (rejection) {
         if (!(rejection instanceof RateLimiterRes)) throw rejection;
-        const res = await backOff(name, normalized, rejection);
-        const retryAfter = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
-        throw new AppError(
-          code,
-          `Try again in ${retryAfter} seconds`,
-          { retry_after: retryAfter },
-          { 'retry-after': String(retryAfter) },
-        );
       }
     },
     async reset(name, key) {
-      await limiters.get(name)!.delete(isPerAddress(name) ? addressKey(key) : key.toLowerCase());
+      await limiters.get(name)!.delete(normalize(name, key));
     },
   };
 }

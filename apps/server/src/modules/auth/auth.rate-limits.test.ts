@@ -100,55 +100,66 @@ describe('account-exists disabled (ACCOUNT_EXISTS_CHECK=off)', () => {
 });
 
 describe('sign-in limits', () => {
-  it('locks an account after 10 failed sign-ins, even from different addresses', async () => {
+  // @see issue 10 #12: the lockout holds the address that guesses, not the account
+  it('locks an account for an address after 10 failed sign-ins from it', async () => {
     const user = await ctx.signUp();
+    const attacker = newIp();
     for (let i = 0; i < 10; i++) {
       expectProblem(
-        await login(user.email, 'Wrong-passw0rd!', newIp()),
+        await login(user.email, 'Wrong-passw0rd!', attacker),
         401,
         'invalid_credentials',
       );
     }
-    expectRateLimited(await login(user.email, 'Wrong-passw0rd!', newIp()));
+    expectRateLimited(await login(user.email, 'Wrong-passw0rd!', attacker));
   });
 
-  it('refuses even the right password while the account is locked', async () => {
+  it('refuses even the right password from that address while it is locked', async () => {
     const user = await ctx.signUp();
-    for (let i = 0; i < 11; i++) await login(user.email, 'Wrong-passw0rd!', newIp());
-    expectRateLimited(await login(user.email, user.password, newIp()));
+    const attacker = newIp();
+    for (let i = 0; i < 11; i++) await login(user.email, 'Wrong-passw0rd!', attacker);
+    expectRateLimited(await login(user.email, user.password, attacker));
+  });
+
+  // @see issue 10 #12
+  it('lets the owner in from an address without failures while another is locked', async () => {
+    const user = await ctx.signUp();
+    const attacker = newIp();
+    for (let i = 0; i < 11; i++) await login(user.email, 'Wrong-passw0rd!', attacker);
+    expect((await login(user.email, user.password, newIp())).status).toBe(200);
   });
 
   it('backs off for the lock period (15 minutes), not just the next second', async () => {
     const user = await ctx.signUp();
-    for (let i = 0; i < 10; i++) await login(user.email, 'Wrong-passw0rd!', newIp());
-    const res = await login(user.email, 'Wrong-passw0rd!', newIp());
+    const attacker = newIp();
+    for (let i = 0; i < 10; i++) await login(user.email, 'Wrong-passw0rd!', attacker);
+    const res = await login(user.email, 'Wrong-passw0rd!', attacker);
     expect(Number(res.headers['retry-after'])).toBeGreaterThan(14 * 60);
   });
 
   it('limits unknown addresses the same way (no hint that they do not exist)', async () => {
     const email = uniqueEmail('ghost');
-    for (let i = 0; i < 10; i++) await login(email, 'Wrong-passw0rd!', newIp());
-    expectRateLimited(await login(email, 'Wrong-passw0rd!', newIp()));
+    const attacker = newIp();
+    for (let i = 0; i < 10; i++) await login(email, 'Wrong-passw0rd!', attacker);
+    expectRateLimited(await login(email, 'Wrong-passw0rd!', attacker));
   });
 
   it('forgets earlier failures after a successful sign-in', async () => {
     const user = await ctx.signUp();
-    for (let i = 0; i < 9; i++) await login(user.email, 'Wrong-passw0rd!', newIp());
-    expect((await login(user.email, user.password, newIp())).status).toBe(200);
+    const ip = newIp();
+    for (let i = 0; i < 9; i++) await login(user.email, 'Wrong-passw0rd!', ip);
+    expect((await login(user.email, user.password, ip)).status).toBe(200);
     for (let i = 0; i < 9; i++) {
-      expectProblem(
-        await login(user.email, 'Wrong-passw0rd!', newIp()),
-        401,
-        'invalid_credentials',
-      );
+      expectProblem(await login(user.email, 'Wrong-passw0rd!', ip), 401, 'invalid_credentials');
     }
   });
 
   it('does not lock other accounts', async () => {
     const locked = await ctx.signUp();
     const other = await ctx.signUp();
-    for (let i = 0; i < 11; i++) await login(locked.email, 'Wrong-passw0rd!', newIp());
-    expect((await login(other.email, other.password, newIp())).status).toBe(200);
+    const attacker = newIp();
+    for (let i = 0; i < 11; i++) await login(locked.email, 'Wrong-passw0rd!', attacker);
+    expect((await login(other.email, other.password, attacker)).status).toBe(200);
   });
 
   it('refuses the 31st sign-in in a minute from one client address', async () => {

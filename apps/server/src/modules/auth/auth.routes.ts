@@ -24,6 +24,7 @@ import { z } from 'zod';
 import { requestMeta, userOf } from '../../http/context';
 import type { App } from '../../http/types';
 import type { Runtime } from '../../runtime';
+import { deviceTokenOf, rememberDevice } from '../../security/login-throttle';
 import { sessionReplies } from '../sessions/session-replies';
 import type { SessionService } from '../sessions/sessions.service';
 import type { AuthService } from './auth.service';
@@ -97,7 +98,16 @@ export function authRoutes(
       },
       config: { auth: 'public' },
     },
-    async (req, reply) => sendSession(reply, await auth.login(req.body, requestMeta(req))),
+    async (req, reply) => {
+      const issued = await auth.login(
+        { ...req.body, deviceToken: deviceTokenOf(req) },
+        requestMeta(req),
+      );
+      // This device is now known for this account: its later attempts are not locked out by
+      // someone else's guesses (issue 10 #12).
+      rememberDevice(reply, rt.secretKey, issued.session.user_id, replies.secure);
+      return sendSession(reply, issued);
+    },
   );
 
   app.post(

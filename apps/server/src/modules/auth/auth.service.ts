@@ -5,6 +5,7 @@ import { AppError } from '../../http/errors';
 import { newId } from '../../lib/ids';
 import { hashToken, randomToken } from '../../lib/secrets';
 import type { Runtime } from '../../runtime';
+import { createLoginThrottle } from '../../security/login-throttle';
 import { checkPasswordPolicy } from '../../security/passwords';
 import { insertAuditEvent } from '../audit/audit.repo';
 import type { MfaService } from '../mfa/mfa.service';
@@ -40,6 +41,7 @@ function failCode(check: Exclude<CodeCheck, { ok: true }>): never {
 
 export function createAuthService(rt: Runtime, sessions: SessionService, mfa: MfaService) {
   const { db, clock, limits, hasher } = rt;
+  const loginThrottle = createLoginThrottle(limits, rt.secretKey);
   const ACCEPTED = {
     status: 'accepted' as const,
     message: 'If the address can receive it, a message is on its way.',
@@ -228,12 +230,18 @@ export function createAuthService(rt: Runtime, sessions: SessionService, mfa: Mf
   }
 
   async function login(
-    input: { email: string; password: string; mode: 'token' | 'cookie' },
+    input: { email: string; password: string; mode: 'token' | 'cookie'; deviceToken?: string },
     meta: RequestMeta,
   ) {
-    await limits.consume('loginPerIp', meta.ip ?? 'unknown');
-    await limits.consume('loginPerAccount', input.email);
+    // Throttles the source, not the account: a known device or an address without failures is
+    // never locked out by someone else's guesses (issue 10 #12, security/login-throttle.ts).
     const user = await findUserByEmail(db, input.email);
+    const source = await loginThrottle.attempt({
+      email: input.email,
+      ip: meta.ip,
+      deviceToken: input.deviceToken,
+      userId: user?.id,
+    });
     if (!user?.password_hash) {
       await hasher.verifyDummy(input.password);
       rt.metrics.signIns.inc({ result: 'failure' });
@@ -250,7 +258,7 @@ export function createAuthService(rt: Runtime, sessions: SessionService, mfa: Mf
         'email_not_verified',
         'Verify your email with the code we sent, or ask for a new one',
       );
-    await limits.reset('loginPerAccount', input.email);
+    await loginThrottle.succeeded(source);
     // A user with a second factor gets a challenge, not a session (answered at /v1/auth/mfa/verify).
     const challenge = await mfa.challengeIfNeeded(user, ['pwd'], input.mode);
     if (challenge)

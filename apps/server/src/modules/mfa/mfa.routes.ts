@@ -17,6 +17,7 @@ import { z } from 'zod';
 import { requestMeta, userOf } from '../../http/context';
 import type { App } from '../../http/types';
 import type { Runtime } from '../../runtime';
+import { rememberDevice } from '../../security/login-throttle';
 import { sessionReplies } from '../sessions/session-replies';
 import type { MfaService } from './mfa.service';
 
@@ -132,8 +133,12 @@ export function mfaRoutes(app: App, { rt, mfa }: { rt: Runtime; mfa: MfaService 
       },
       config: { auth: 'public' },
     },
-    async (req, reply) =>
-      replies.send(reply, await mfa.verifyChallenge(req.body, requestMeta(req))),
+    async (req, reply) => {
+      const issued = await mfa.verifyChallenge(req.body, requestMeta(req));
+      // A completed sign-in: this device is known for this account (issue 10 #12).
+      rememberDevice(reply, rt.secretKey, issued.session.user_id, replies.secure);
+      return replies.send(reply, issued);
+    },
   );
 
   app.post(
