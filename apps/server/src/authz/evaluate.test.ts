@@ -11,8 +11,11 @@ import {
   evaluate,
   type Grant,
   type Principal,
+  reachIsEmpty,
+  reachOf,
   scopeLevelOf,
   scopeOf,
+  withinReach,
 } from './evaluate';
 import { ACCOUNTS, chain, isWithin, member, ORG, OTHER_ORG, resolve, SCOPES } from './fixtures';
 import { TEMPLATE_KEYS } from './templates';
@@ -867,5 +870,47 @@ describe('speed', () => {
       evaluate(catalog, compileRoles(catalog, 'team'), admin, 'audio.tracks:read', chain(ORG))
         .reason.kind,
     ).toBe('unknown_permission');
+  });
+});
+
+describe('reachOf: where a permission is held, for filtering (issue 10 #4)', () => {
+  // @see issue 10 #4: an account admin's members:read was refused at the organization and
+  // nothing said where it was held, so member lists answered 403.
+  const accounts = compileRoles(catalog, 'accounts');
+  const reach = (principal: Principal, permission = 'members:read') =>
+    reachOf(catalog, accounts, principal, permission, ORG, resolve);
+
+  it('is the whole organization for whoever holds it there', () => {
+    expect(reach(owner)).toEqual({ organization: true });
+  });
+
+  it('is the account an admin is granted, and what lies below it, nothing else', () => {
+    const r = reach(member([{ role: 'admin', scope: 'acc_video1' }]));
+    expect(r).toEqual({ organization: false, scopes: new Set(['acc_video1']) });
+    expect(withinReach(r, chain('res_v1a'))).toBe(true);
+    expect(withinReach(r, chain('acc_video2'))).toBe(false);
+    expect(withinReach(r, chain(ORG))).toBe(false);
+  });
+
+  it('includes owned accounts and resource grants; skips scopes of other organizations', () => {
+    const r = reach(
+      member(
+        [
+          { role: 'viewer', scope: 'res_i1a' },
+          { role: 'viewer', scope: 'acc_other' },
+        ],
+        { ownedAccountIds: ['acc_meet1'] },
+      ),
+    );
+    expect(r).toEqual({ organization: false, scopes: new Set(['acc_meet1', 'res_i1a']) });
+  });
+
+  it('is empty for a grant lacking the permission, and for a suspended member', () => {
+    const reader = member([{ permissions: ['accounts:read'], scope: 'acc_video1' }]);
+    expect(reachIsEmpty(reach(reader))).toBe(true);
+    const suspended = member([{ role: 'admin', scope: 'acc_video1' }], {
+      membershipStatus: 'suspended',
+    });
+    expect(reachIsEmpty(reach(suspended))).toBe(true);
   });
 });

@@ -2,6 +2,7 @@ import type { Kysely, Transaction } from 'kysely';
 import {
   type CompiledRole,
   checkRoleDefinition,
+  type Grant,
   type RoleDefinition,
   type ScopeLevel,
 } from '../../authz';
@@ -250,12 +251,18 @@ export function createRoleService(rt: Runtime, access: AccessService) {
         .where('organization_id', '=', orgId)
         .where('role', '=', key)
         .execute();
-      if (grants.length > 0) {
+      // API keys hold grants too (on the key row): a key's grant of a deleted role would come
+      // back to life with a new role of the same key, exactly like a member's (issue 10 #3).
+      const keys = await keysGranting(db, orgId, key);
+      const keyScopes = keys.flatMap((k) =>
+        k.grants.filter((g) => g.role === key).map((g) => g.scope),
+      );
+      if (grants.length + keyScopes.length > 0) {
         if (!replaceWith)
           throw new AppError(
             'conflict',
-            `The role is granted ${grants.length} time(s); name a replacement with ?replace_with=`,
-            { grants: grants.length },
+            `The role is granted ${grants.length} time(s) to members and ${keyScopes.length} time(s) to API keys; name a replacement with ?replace_with=`,
+            { grants: grants.length, api_key_grants: keyScopes.length },
           );
         if (replaceWith === key)
           throw new AppError('validation_failed', 'A role cannot replace itself');
@@ -263,11 +270,14 @@ export function createRoleService(rt: Runtime, access: AccessService) {
         await access.assertCanGrant(
           actor,
           orgId,
-          grants.map((g) => ({ role: replaceWith, scope: g.scope_id })),
+          [...grants.map((g) => g.scope_id), ...keyScopes].map((scope) => ({
+            role: replaceWith,
+            scope,
+          })),
         );
       }
       const now = clock.now();
-      const { holders } = await db.transaction().execute(async (trx) => {
+      const { holders, keysNow } = await db.transaction().execute(async (trx) => {
         // Pending invitations offering the role go first (issue 10 #3): otherwise accepting one
         // later would write a grant of a role that no longer exists — and a new role created
         // with the same key would silently give it meaning again. An acceptance in flight holds
@@ -282,10 +292,25 @@ export function createRoleService(rt: Runtime, access: AccessService) {
           .where('role', '=', key)
           .execute();
         // (the replacement was checked against the grants read before: new ones are unchecked)
-        if (holders.length !== grants.length)
+        const keysNow = await keysGranting(trx, orgId, key);
+        if (
+          holders.length !== grants.length ||
+          keysNow.map((k) => k.id).join() !== keys.map((k) => k.id).join()
+        )
           throw new AppError('conflict', 'The role was granted meanwhile; try again', {
             grants: holders.length,
           });
+        for (const k of keysNow)
+          await trx
+            .updateTable('api_keys')
+            .set({
+              grants: JSON.stringify(
+                k.grants.map((g) => (g.role === key ? { ...g, role: replaceWith! } : g)),
+              ),
+            })
+            .where('organization_id', '=', orgId)
+            .where('id', '=', k.id)
+            .execute();
         if (holders.length > 0)
           await trx
             .updateTable('grants')
@@ -310,18 +335,34 @@ export function createRoleService(rt: Runtime, access: AccessService) {
               before: toRole(current.definition, false),
               replaced_with: replaceWith ?? null,
               grants_moved: holders.length,
+              api_keys_moved: keysNow.map((k) => k.id),
               invitations_revoked: revoked,
             },
           },
           now,
         );
-        return { revoked, holders };
+        return { holders, keysNow };
       });
+      for (const k of keysNow) bus.publish(`apikey:${k.secret_hash}`);
       bus.publish(`org:${orgId}`);
       for (const u of new Set([...grants, ...holders].map((g) => g.user_id)))
         bus.publish(`member:${orgId}:${u}`);
     },
   };
+}
+
+/** The organization's live API keys holding a grant of `role`, with their grants parsed. */
+async function keysGranting(db: Kysely<DB> | Transaction<DB>, orgId: string, role: string) {
+  const rows = await db
+    .selectFrom('api_keys')
+    .select(['id', 'grants', 'secret_hash'])
+    .where('organization_id', '=', orgId)
+    .where('revoked_at', 'is', null)
+    .orderBy('id')
+    .execute();
+  return rows
+    .map((r) => ({ ...r, grants: JSON.parse(r.grants) as Grant[] }))
+    .filter((r) => r.grants.some((g) => g.role === role));
 }
 
 export type RoleService = ReturnType<typeof createRoleService>;

@@ -4,7 +4,12 @@
  * editing a role changes every holder at once; a role still granted needs a replacement.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestContext, expectProblem, type TestContext } from '../../../test/harness';
+import {
+  createTestContext,
+  expectProblem,
+  type SignedIn,
+  type TestContext,
+} from '../../../test/harness';
 import {
   addMember,
   allowed,
@@ -578,5 +583,47 @@ describe('delete a custom role', () => {
       403,
       'forbidden',
     );
+  });
+});
+
+describe('deleting a custom role held by API keys', () => {
+  // @see issue 10 #3: a key's grant of a deleted role survived on the key row, and a new role
+  // created with the same key gave it meaning again.
+  const createKey = (owner: SignedIn, orgId: string, grants: unknown[]) =>
+    ctx.request('POST', `/v1/organizations/${orgId}/api-keys`, {
+      token: owner.accessToken,
+      body: { name: 'service', grants },
+    });
+  const keyGrants = async (orgId: string, id: string) =>
+    JSON.parse(
+      (
+        await ctx.database.db
+          .selectFrom('api_keys')
+          .select('grants')
+          .where('organization_id', '=', orgId)
+          .where('id', '=', id)
+          .executeTakeFirstOrThrow()
+      ).grants,
+    );
+
+  it('refuses (409) without a replacement, and moves the keys to it with one', async () => {
+    const owner = await ctx.signUp();
+    const org = await createOrg(ctx, owner, 'media');
+    await createRole(ctx, owner, org.id, { key: 'payer', permissions: ['billing:pay'] });
+    const key = await createKey(owner, org.id, [{ role: 'payer', scope: org.id }]);
+    expect(key.status).toBe(201);
+    expectProblem(
+      await ctx.request('DELETE', `${rolesUrl(org.id)}/payer`, { token: owner.accessToken }),
+      409,
+      'conflict',
+    );
+    const res = await ctx.request('DELETE', `${rolesUrl(org.id)}/payer?replace_with=accountant`, {
+      token: owner.accessToken,
+    });
+    expect(res.status).toBe(204);
+    expect(await keyGrants(org.id, key.body.id)).toEqual([{ role: 'accountant', scope: org.id }]);
+    // a new role of the old key gives the key nothing
+    await createRole(ctx, owner, org.id, { key: 'payer', permissions: ['members:*'] });
+    expect(await keyGrants(org.id, key.body.id)).toEqual([{ role: 'accountant', scope: org.id }]);
   });
 });
