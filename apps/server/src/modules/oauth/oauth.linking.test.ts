@@ -692,5 +692,12 @@ describe('an address registered by someone who never proved it (pre-account take
     expect(res.status).toBe(200);
     expect((await meOf(res)).id).toBe(squatter.id);
     await expectNothingOfTheSquatter(squatter.id, squatter);
+    const linked = await ctx.database.db
+      .selectFrom('outbox')
+      .select('body')
+      .where('recipient', '=', squatter.email)
+      .where('body', 'like', '%can now sign you in%')
+      .executeTakeFirstOrThrow();
+    expect(linked.body).toContain('Hello Grace');
   });
 });

@@ -706,10 +706,10 @@ export function createOAuthService(rt: Runtime, sessions: SessionService, mfa: M
             { firstName: detail.first_name, lastName: detail.last_name },
             now,
           );
-        if (!owner) {
-          await linkIdentity(trx, current, provider, profile, meta, now, detail.proof);
-        }
-        return { user: (await findUserById(trx, user.id))!, revoked };
+        // Read again after a claim: the mail below greets the owner, not whoever registered.
+        const linked = (await findUserById(trx, user.id))!;
+        if (!owner) await linkIdentity(trx, linked, provider, profile, meta, now, detail.proof);
+        return { user: linked, revoked };
       });
       announce(user.id, outcome.revoked);
       await limits.reset('oauthLinkPerAccount', pending.user_id);
