@@ -27,11 +27,13 @@ import type { SessionsTable } from './db/schema';
 import { createOutboxWorker, type OutboxWorker } from './delivery/worker';
 import { AppError, installErrorHandling, problem } from './http/errors';
 import { createMetrics } from './http/metrics';
+import { transportOptions } from './http/transport';
 import type { App } from './http/types';
 import { InvalidatingCache } from './lib/cache';
 import { type Clock, systemClock } from './lib/clock';
 import { newId } from './lib/ids';
 import { createInvalidationBus } from './lib/invalidation';
+import { stdoutDestination } from './lib/log-destination';
 import { accessRoutes } from './modules/access/access.routes';
 import { createAccessService } from './modules/access/access.service';
 import { accountRoutes } from './modules/accounts/accounts.routes';
@@ -108,7 +110,11 @@ const REDACT = [
 ];
 
 export function createLogger(config: Config): Logger {
-  return pino({ level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } });
+  // Never a blocking write: a stalled log reader must not freeze the server (issue 10 #23).
+  return pino(
+    { level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } },
+    stdoutDestination(),
+  );
 }
 
 /** The HMAC secret: configured, or generated once and kept in the database for every node. */
@@ -291,6 +297,8 @@ export async function createApp(deps: AppDeps): Promise<Gatehouse> {
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
     bodyLimit: 256 * 1024,
+    // Timeouts, and problem+json for what Node answers before Fastify (issue 10 #16, #17).
+    ...transportOptions(config),
     requestIdHeader: false,
     // A safe incoming id is kept; otherwise this node's random tag and a counter: unique across
     // nodes and restarts, and far cheaper per request than fresh random bytes.

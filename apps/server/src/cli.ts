@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { createApp, createLogger } from './app';
-import { ConfigError, loadConfig } from './config';
+import { ConfigError, devModeRefusal, loadConfig } from './config';
 import { openDatabase } from './db/database';
+import { guardStdio } from './lib/log-destination';
 import { seedOrganization } from './modules/seed/seed';
 import { SigningKeyStore } from './tokens/signing-keys';
 
@@ -16,6 +17,12 @@ const USAGE = `usage: gatehouse <command>
                             create a demo organization with N members (benchmarks, demos; users get no password)
 `;
 
+/** Printed whenever `start` serves in development mode (issue 10 #15). */
+const DEV_WARNING = (host: string) =>
+  `gatehouse: WARNING: development mode on ${host}: /v1/dev/outbox shows every verification code ` +
+  'and reset link to anyone who can reach this server, without signing in. ' +
+  'Set GATEHOUSE_ENV=production for anything but a laptop.\n';
+
 function fail(message: string, code = 1): never {
   process.stderr.write(`gatehouse: ${message}\n`);
   process.exit(code);
@@ -27,6 +34,8 @@ async function main() {
     process.stdout.write(USAGE);
     return;
   }
+  // A log reader that went away (EPIPE on stdout or stderr) must not crash the server.
+  guardStdio();
   let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig();
@@ -34,6 +43,9 @@ async function main() {
     if (error instanceof ConfigError) fail(error.message);
     throw error;
   }
+  // Before anything is opened: development mode must not be served to the network by accident.
+  const refusal = command === 'start' ? devModeRefusal(config) : null;
+  if (refusal) fail(refusal);
   const database = openDatabase(config.database);
   try {
     await database.migrate();
@@ -125,6 +137,34 @@ async function main() {
     case 'start': {
       const gatehouse = await createApp({ config, database, logger: createLogger(config) });
       const { app, services } = gatehouse;
+      // A stop always ends the process (issue 10 #23): requests in flight get SHUTDOWN_GRACE_MS
+      // to finish, then the process exits regardless; a second signal exits at once. Nothing
+      // here waits on stdout (see lib/log-destination).
+      let stopping = false;
+      const shutdown = (signal: NodeJS.Signals) => {
+        if (stopping) process.exit(1);
+        stopping = true;
+        app.log.info({ signal }, 'shutting down');
+        setTimeout(() => {
+          app.log.warn(
+            { grace_ms: config.shutdownGraceMs },
+            'requests still running after the grace period; exiting anyway',
+          );
+          process.exit(1);
+        }, config.shutdownGraceMs);
+        gatehouse
+          .close()
+          .then(() => database.close())
+          .then(
+            () => process.exit(0),
+            (error: Error) => {
+              app.log.error({ err: error.message }, 'shutdown failed');
+              process.exit(1);
+            },
+          );
+      };
+      process.on('SIGINT', shutdown);
+      process.on('SIGTERM', shutdown);
       await app.listen({ port: config.port, host: config.host });
       const where = config.database.kind === 'sqlite' ? config.database.file : 'PostgreSQL';
       process.stdout.write(
@@ -146,14 +186,7 @@ async function main() {
         );
       }
       process.stdout.write('\n');
-      const shutdown = async (signal: string) => {
-        app.log.info({ signal }, 'shutting down');
-        await gatehouse.close();
-        await database.close();
-        process.exit(0);
-      };
-      process.once('SIGINT', () => void shutdown('SIGINT'));
-      process.once('SIGTERM', () => void shutdown('SIGTERM'));
+      if (config.env === 'development') process.stderr.write(DEV_WARNING(config.host));
       return;
     }
     default:

@@ -238,6 +238,28 @@ const EnvSchema = z.object({
   /** Days to keep audit events; older ones are removed hourly, leaving a verifiable checkpoint. Unset: keep forever. */
   AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).optional(),
   /**
+   * Transport timeouts (issue 10 #16): a client that is slow to send its headers, or its whole
+   * request (headers and body), is answered 408 and disconnected; an idle kept-alive connection
+   * is closed after KEEP_ALIVE_TIMEOUT_MS (above the 60 s idle timeout of common load balancers,
+   * so they never reuse a connection we are closing); a connection with no traffic either way
+   * (a client that stopped reading its answer) after SOCKET_IDLE_TIMEOUT_MS.
+   */
+  HEADERS_TIMEOUT_MS: integer(10_000, 100, 600_000, 'a number of milliseconds'),
+  REQUEST_TIMEOUT_MS: integer(30_000, 100, 3_600_000, 'a number of milliseconds'),
+  KEEP_ALIVE_TIMEOUT_MS: integer(72_000, 100, 600_000, 'a number of milliseconds'),
+  SOCKET_IDLE_TIMEOUT_MS: integer(120_000, 100, 3_600_000, 'a number of milliseconds'),
+  /**
+   * On SIGTERM/SIGINT, how long requests in flight may take to finish before the process exits
+   * anyway (issue 10 #23); below Docker's 10 s so a stop never ends in SIGKILL.
+   */
+  SHUTDOWN_GRACE_MS: integer(8_000, 0, 600_000, 'a number of milliseconds'),
+  /**
+   * Development mode serves every mailed code and link at /v1/dev/outbox without authentication,
+   * so `gatehouse start` refuses it on an address other machines can reach unless this is on
+   * (issue 10 #15).
+   */
+  ALLOW_DEV_ON_PUBLIC_HOST: flag(false),
+  /**
    * How long a rotated signing key is published in the JWKS before it signs (issue 10 #20):
    * longer than verifiers keep a JWKS (the SDK: 10 minutes) so none meets a token of a key it
    * has not fetched. The old key signs meanwhile.
@@ -273,6 +295,15 @@ export interface Config {
   outboxPollMs: number;
   argon2: { memoryCost: number; timeCost: number };
   auditRetentionDays?: number;
+  /** transport timeouts, in milliseconds (HEADERS_TIMEOUT_MS, ...) */
+  http: {
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    socketIdleTimeoutMs: number;
+  };
+  shutdownGraceMs: number;
+  allowDevOnPublicHost: boolean;
   keyPublishLeadSeconds: number;
   sms: { perNumberPerHour: number; perOrganizationPerHour: number; platformPerHour: number };
   stepUpMaxAge: number;
@@ -310,6 +341,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   const e = parsed.data;
+  // Node refuses a headers timeout longer than the whole-request timeout; say so by name.
+  if (e.HEADERS_TIMEOUT_MS > e.REQUEST_TIMEOUT_MS)
+    throw new ConfigError([
+      'invalid HEADERS_TIMEOUT_MS: must not be longer than REQUEST_TIMEOUT_MS',
+    ]);
   refreshReuseGraceSeconds: number;
   accessTokenAudience: string;
   const providers = oauthProvidersFrom(e, given);
@@ -346,6 +382,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     outboxPollMs: e.OUTBOX_POLL_MS,
     argon2: { memoryCost: e.ARGON2_MEMORY_KIB, timeCost: e.ARGON2_ITERATIONS },
     auditRetentionDays: e.AUDIT_RETENTION_DAYS,
+    http: {
+      headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
+      socketIdleTimeoutMs: e.SOCKET_IDLE_TIMEOUT_MS,
+    },
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    allowDevOnPublicHost: e.ALLOW_DEV_ON_PUBLIC_HOST,
     keyPublishLeadSeconds: e.KEY_PUBLISH_LEAD_SECONDS,
     sms: {
       perNumberPerHour: e.SMS_PER_NUMBER_PER_HOUR,
@@ -357,6 +401,30 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     oauthReturnUrls: e.OAUTH_RETURN_URLS,
     oauthProviders: providers.list,
   };
+}
+
+/** Whether an address to bind accepts connections from this machine only (127.0.0.0/8, ::1). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  if (h === 'localhost' || h === '::1') return true;
+  const v4 = h.startsWith('::ffff:') ? h.slice('::ffff:'.length) : h;
+  return isIP(v4) === 4 && v4.startsWith('127.');
+}
+
+/**
+ * Why `gatehouse start` must not serve this configuration, or null (issue 10 #15): development
+ * mode answers every mailed code and reset link at /v1/dev/outbox without authentication, so it
+ * binds only to loopback unless the operator says otherwise.
+ */
+export function devModeRefusal(config: Config): string | null {
+  if (config.env !== 'development' || config.allowDevOnPublicHost || isLoopbackHost(config.host))
+    return null;
+  return (
+    `refusing to start in development mode on HOST=${config.host}: /v1/dev/outbox would show ` +
+    'every verification code and reset link to anyone who can reach this address. ' +
+    'Set GATEHOUSE_ENV=production for a real deployment, bind HOST=127.0.0.1, or set ' +
+    'ALLOW_DEV_ON_PUBLIC_HOST=on if this network is yours alone.'
+  );
 }
 
 /**

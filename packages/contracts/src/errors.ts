@@ -11,6 +11,11 @@ export const ErrorCodes = {
   unsupported_media_type: { status: 415, title: 'The request content type is not supported' },
   not_found: { status: 404, title: 'Not found' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
+  // transport: answered before a request reaches a route (issue 10 #16, #17)
+  malformed_request: { status: 400, title: 'The request is not valid HTTP/1.1' },
+  request_timeout: { status: 408, title: 'The request was not received in time' },
+  expectation_failed: { status: 417, title: 'The Expect header cannot be met' },
+  request_headers_too_large: { status: 431, title: 'The request headers are too large' },
   conflict: { status: 409, title: 'The request conflicts with the current state' },
   rate_limited: { status: 429, title: 'Too many requests' },
   internal_error: { status: 500, title: 'Internal error' },

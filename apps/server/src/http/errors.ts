@@ -94,19 +94,37 @@ function toProblem(
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return { body: problem('payload_too_large') };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return { body: problem('unsupported_media_type') };
+    // The body received is not as long as its Content-Length said: a transport problem, not
+    // the media type.
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return {
+        body: problem('malformed_request', 'The body does not match its Content-Length'),
+      };
     case 'FST_ERR_VALIDATION':
       return { body: problem('validation_failed', error.message) };
   }
-  // Other 4xx raised by Fastify or plugins (e.g. a malformed URL) keep their status class.
+  // Other 4xx raised by Fastify or plugins (e.g. a malformed URL) keep their status, with the
+  // code the catalogue has for it.
   if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
-    return {
-      body: problem(error.statusCode === 404 ? 'not_found' : 'validation_failed', error.message),
-    };
+    return { body: problem(STATUS_CODES[error.statusCode] ?? 'validation_failed', error.message) };
   }
   return null;
 }
+
+/** The catalogue's code for a status a framework error carries. */
+const STATUS_CODES: Record<number, ErrorCode> = {
+  404: 'not_found',
+  405: 'method_not_allowed',
+  408: 'request_timeout',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  417: 'expectation_failed',
+  431: 'request_headers_too_large',
+};
+
+/** The methods a route may have; a path that has some but not the one asked answers 405. */
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
 export function installErrorHandling(app: FastifyInstance) {
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -124,11 +142,26 @@ export function installErrorHandling(app: FastifyInstance) {
     request.log.error({ err: error }, 'unhandled error');
     return sendProblem(reply, request, problem('internal_error'));
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '/';
+    // A path that exists with other methods: 405 and the methods it has (RFC 9110 §15.5.6).
+    // A catch-all (the console's `GET /*`) does not make every path exist.
+    const allowed = METHODS.filter((method) => {
+      if (method === request.method) return false;
+      const found = app.findRoute({ method, url: path });
+      return found !== null && !('*' in (found.params ?? {}));
+    });
+    if (allowed.length > 0)
+      return sendProblem(
+        reply,
+        request,
+        problem('method_not_allowed', `${path} does not accept ${request.method}`),
+        { allow: allowed.join(', ') },
+      );
+    return sendProblem(
       reply,
       request,
-      problem('not_found', `No route ${request.method} ${request.url.split('?')[0]}`),
-    ),
-  );
+      problem('not_found', `No route ${request.method} ${path}`),
+    );
+  });
 }
