@@ -344,7 +344,9 @@ export function createSessionService(rt: Runtime) {
     async refresh(refreshToken: string, meta: RequestMeta) {
       await rt.limits.consume('refreshPerIp', meta.ip ?? 'unknown');
       const now = clock.now();
-      const graceMs = rt.config.refreshReuseGraceSeconds * 1000;
+      // Never longer than half an access token's life: the replayed pair must still be usable.
+      const graceMs =
+        Math.min(rt.config.refreshReuseGraceSeconds, rt.config.accessTokenTtl / 2) * 1000;
       const tokenHash = hashToken(refreshToken);
       await sweepSealedSuccessors(now);
       // Per account too: one stolen token replayed from many addresses still meets a limit.
