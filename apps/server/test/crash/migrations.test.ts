@@ -165,7 +165,7 @@ describe(`migrations survive kill -9 (${engine})`, () => {
     expect(last.code, last.stderr).toBe(0);
     expect(await appliedMigrations(crashed)).toEqual(Object.keys(migrations).sort());
     expect(await describeSchema(crashed)).toEqual(await describeSchema(reference));
-  }, 120_000);
+  }, 180_000);
 
   it('two processes migrating a new database at once both succeed, and apply each migration once', async () => {
     const db = await freshDatabase();
