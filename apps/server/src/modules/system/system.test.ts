@@ -282,8 +282,11 @@ describe('errors and request ids', () => {
     expect(res.body.type).toMatch(/^https:\/\//);
   });
 
-  it('answers an unknown method on a known path with a 404 problem', async () => {
-    expectProblem(await ctx.request('DELETE', '/health'), 404, 'not_found');
+  // @see issue 10 #17: a path that exists answers 405 and says which methods it has.
+  it('answers an unknown method on a known path with a 405 problem and Allow', async () => {
+    const res = await ctx.request('DELETE', '/health');
+    expectProblem(res, 405, 'method_not_allowed');
+    expect(String(res.headers.allow).split(', ')).toEqual(expect.arrayContaining(['GET', 'HEAD']));
   });
 
   it('gives every answer a request id, the same one as in a problem body', async () => {
