@@ -250,16 +250,19 @@ export function createInvitationService(
   /**
    * Inside the accepting transaction, after the invitation was spent: all or nothing. The
    * organization row is locked first (PostgreSQL), as every change of members and grants locks
-   * it, so a demotion, suspension or removal of the sender either committed before this reads
+   * it (FOR UPDATE), so a demotion, suspension or removal of the sender either committed before this reads
    * it or waits for this acceptance; deleting a scope or a role revokes the invitations naming
    * it, which waits on the invitation row this transaction holds. A refusal rolls the whole
    * acceptance back: the invitation stays pending, nobody joins, no grant is written.
    */
   async function assertStillGrantable(trx: Transaction<DB>, row: InvitationsTable) {
+    // FOR SHARE: it waits for (and holds off) the FOR UPDATE of member and grant changes, while
+    // acceptances into one organization do not wait for each other; an ownership offer will
+    // update the row, so it takes it exclusively at once (no share-then-upgrade deadlock).
     if (rt.dialect === 'postgres')
-      await sql`select id from organizations where id = ${row.organization_id} for update`.execute(
-        trx,
-      );
+      await sql`select id from organizations where id = ${row.organization_id} for ${
+        row.offers_ownership === 1 ? sql`update` : sql`share`
+      }`.execute(trx);
     const refusal = await refusalNow(trx, row);
     if (refusal)
       throw new AppError(
