@@ -151,25 +151,36 @@ describe('verifyAccessToken', () => {
 });
 
 describe('signing key rotation', () => {
+  // Signing at once (`--now`, a compromised key): the verifier must refetch for the new kid. On
+  // a server of its own, so that the other tests' cached key sets never meet the new key.
   it('verifies tokens of the new key after refetching the key set, and old tokens still', async () => {
-    const rec = recordingFetch();
-    const verify = createAccessTokenVerifier({ ...options(), fetch: rec.fetch, cooldownMs: 0 });
-    const before = await served.ctx.signUp();
-    await verify(before.accessToken);
-    expect(rec.count('GET', JWKS)).toBe(1);
+    const c = await serve();
+    try {
+      const rec = recordingFetch();
+      const verify = createAccessTokenVerifier({
+        issuer: ISSUER,
+        baseUrl: c.baseUrl,
+        fetch: rec.fetch,
+        cooldownMs: 0,
+      });
+      const before = await c.ctx.signUp();
+      await verify(before.accessToken);
+      expect(rec.count('GET', JWKS)).toBe(1);
 
-    // Signing at once (`--now`, a compromised key): the verifier must refetch for the new kid.
-    const rotated = await served.ctx.gatehouse.rt.keys.rotate(undefined, { immediate: true });
-    const after = await served.ctx.login(before.email, before.password);
-    expect(headerOf(after.accessToken).kid).toBe(rotated.kid);
-    expect(headerOf(before.accessToken).kid).not.toBe(rotated.kid);
+      const rotated = await c.ctx.gatehouse.rt.keys.rotate(undefined, { immediate: true });
+      const after = await c.ctx.login(before.email, before.password);
+      expect(headerOf(after.accessToken).kid).toBe(rotated.kid);
+      expect(headerOf(before.accessToken).kid).not.toBe(rotated.kid);
 
-    expect((await verify(after.accessToken)).sessionId).toBe(after.sessionId);
-    expect(rec.count('GET', JWKS)).toBe(2);
-    // the retired key stays published until its tokens have expired
-    expect((await verify(before.accessToken)).userId).toBe(before.userId);
-    expect((await verify(after.accessToken)).userId).toBe(before.userId);
-    expect(rec.count('GET', JWKS)).toBe(2);
+      expect((await verify(after.accessToken)).sessionId).toBe(after.sessionId);
+      expect(rec.count('GET', JWKS)).toBe(2);
+      // the retired key stays published until its tokens have expired
+      expect((await verify(before.accessToken)).userId).toBe(before.userId);
+      expect((await verify(after.accessToken)).userId).toBe(before.userId);
+      expect(rec.count('GET', JWKS)).toBe(2);
+    } finally {
+      await c.ctx.close();
+    }
   });
 
   // @see issue 10 #20: publish before signing
@@ -216,30 +227,40 @@ describe('signing key rotation', () => {
   });
 
   it('refetches at most once per cooldown for unknown key ids', async () => {
-    const user = await served.ctx.signUp();
-    // The key set as a verifier saw it just before the rotation: served first, whatever the timing.
-    const stale = await (await fetch(`${served.baseUrl}${JWKS}`)).text();
-    await served.ctx.gatehouse.rt.keys.rotate(undefined, { immediate: true });
-    const after = await served.ctx.login(user.email, user.password);
-    const rec = recordingFetch();
-    let servedStale = false;
-    const staleFirst: typeof fetch = (input, init) => {
-      if (servedStale) return rec.fetch(input, init);
-      servedStale = true;
-      return Promise.resolve(
-        new Response(stale, { status: 200, headers: { 'content-type': 'application/json' } }),
-      );
-    };
-    const verify = createAccessTokenVerifier({ ...options(), fetch: staleFirst, cooldownMs: 300 });
+    const c = await serve();
+    try {
+      const user = await c.ctx.signUp();
+      // The key set as a verifier saw it just before the rotation: served first, whatever the timing.
+      const stale = await (await fetch(`${c.baseUrl}${JWKS}`)).text();
+      await c.ctx.gatehouse.rt.keys.rotate(undefined, { immediate: true });
+      const after = await c.ctx.login(user.email, user.password);
+      const rec = recordingFetch();
+      let servedStale = false;
+      const staleFirst: typeof fetch = (input, init) => {
+        if (servedStale) return rec.fetch(input, init);
+        servedStale = true;
+        return Promise.resolve(
+          new Response(stale, { status: 200, headers: { 'content-type': 'application/json' } }),
+        );
+      };
+      const verify = createAccessTokenVerifier({
+        issuer: ISSUER,
+        baseUrl: c.baseUrl,
+        fetch: staleFirst,
+        cooldownMs: 300,
+      });
 
-    // just fetched: an unknown kid is not worth another fetch within the cooldown
-    const early = await refusal(verify(after.accessToken));
-    expect(early.detail).toMatch(/key Gatehouse does not publish/);
-    expect(rec.count('GET', JWKS)).toBe(0);
+      // just fetched: an unknown kid is not worth another fetch within the cooldown
+      const early = await refusal(verify(after.accessToken));
+      expect(early.detail).toMatch(/key Gatehouse does not publish/);
+      expect(rec.count('GET', JWKS)).toBe(0);
 
-    await new Promise((resolve) => setTimeout(resolve, 350));
-    expect((await verify(after.accessToken)).userId).toBe(user.userId);
-    expect(rec.count('GET', JWKS)).toBe(1);
+      await new Promise((resolve) => setTimeout(resolve, 350));
+      expect((await verify(after.accessToken)).userId).toBe(user.userId);
+      expect(rec.count('GET', JWKS)).toBe(1);
+    } finally {
+      await c.ctx.close();
+    }
   });
 
   it('refuses tokens of a key once it has left the key set', async () => {

@@ -191,6 +191,18 @@ describe('signing key rotation', () => {
   });
 });
 
+describe('KEY_PUBLISH_LEAD_SECONDS', () => {
+  // @see issue 10 #20
+  it('defaults to 11 minutes (longer than the SDK keeps a JWKS), and is validated', () => {
+    expect(loadConfig({}).keyPublishLeadSeconds).toBe(660);
+    expect(loadConfig({ KEY_PUBLISH_LEAD_SECONDS: '0' }).keyPublishLeadSeconds).toBe(0);
+    for (const bad of ['-1', '1.5', 'soon', '604801'])
+      expect(() => loadConfig({ KEY_PUBLISH_LEAD_SECONDS: bad })).toThrow(
+        /invalid KEY_PUBLISH_LEAD_SECONDS/,
+      );
+  });
+});
+
 describe('signing key rotation across nodes', () => {
   it("publishes a key rotated on another node in every node's JWKS", async () => {
     const other = await createApp({
