@@ -158,10 +158,6 @@ export function installErrorHandling(app: FastifyInstance) {
         problem('method_not_allowed', `${path} does not accept ${request.method}`),
         { allow: allowed.join(', ') },
       );
-    return sendProblem(
-      reply,
-      request,
-      problem('not_found', `No route ${request.method} ${path}`),
-    );
+    return sendProblem(reply, request, problem('not_found', `No route ${request.method} ${path}`));
   });
 }
