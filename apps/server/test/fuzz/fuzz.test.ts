@@ -44,7 +44,7 @@ it(`answers ${REQUESTS} fuzzed requests without a 5xx, a non-problem error, a sl
   });
   const summary = formatReport(report);
   if (process.env.FUZZ_VERBOSE) console.log(summary);
-  expect(report.requests).toBe(REQUESTS);
+  expect(report.requests).toBeGreaterThanOrEqual(REQUESTS);
   expect(report.findings, summary).toEqual([]);
   expect(memoryKept(report), summary).toBe(true);
 }, 600_000);

@@ -39,8 +39,37 @@ export interface JsonSchema {
   [keyword: string]: unknown;
 }
 
-/** Strings the world knows (ids, keys, emails…), offered wherever a schema accepts them. */
-export type Dictionary = readonly string[];
+/**
+ * Strings the world knows (ids, keys, emails…), offered wherever a schema accepts them. A
+ * property's or parameter's name narrows them to its kind (`email` gets addresses, `scope` ids,
+ * `permissions` permission names), so valid values are valid in meaning too, not only in shape.
+ */
+export interface Dictionary {
+  strings: readonly string[];
+  categories: Readonly<Record<string, readonly string[]>>;
+}
+
+const HINTS: readonly [RegExp, string][] = [
+  [/email/i, 'emails'],
+  [/password/i, 'passwords'],
+  [/permission/i, 'permissions'],
+  [/^(role|replace_with)$/i, 'roles'],
+  [/token/i, 'tokens'],
+  [/^code$/i, 'codes'],
+  [/template/i, 'templates'],
+  [/product/i, 'products'],
+  [/^type$/i, 'types'],
+  [/login_method|provider/i, 'providers'],
+  [/(^|_)id$|^scope$|^subject$|^actor$|^target$|^account$/i, 'ids'],
+  [/name|description|message|search/i, 'text'],
+];
+
+/** The dictionary for a value named `name` (a property or parameter), or the whole of it. */
+export function narrow(dict: Dictionary, name: string): Dictionary {
+  for (const [pattern, category] of HINTS)
+    if (pattern.test(name)) return { ...dict, strings: dict.categories[category] ?? [] };
+  return dict;
+}
 
 const patternCache = new Map<string, RegExp | null>();
 function regexOf(pattern: string): RegExp | null {
@@ -167,7 +196,7 @@ const EMAIL = fc
   .map(([local, domain]) => `${local}@${domain}`);
 
 function stringArb(schema: JsonSchema, dict: Dictionary): fc.Arbitrary<string> {
-  const fitting = dict.filter((s) => fitsString(schema, s));
+  const fitting = dict.strings.filter((s) => fitsString(schema, s));
   const min = schema.minLength ?? 0;
   const max = schema.maxLength ?? Math.max(min, 64);
   let generated: fc.Arbitrary<string>;
@@ -225,7 +254,8 @@ function objectArb(schema: JsonSchema, dict: Dictionary, depth: number): fc.Arbi
   const props = schema.properties ?? {};
   const required = new Set(schema.required ?? []);
   const model: Record<string, fc.Arbitrary<unknown>> = {};
-  for (const [name, sub] of Object.entries(props)) model[name] = valid(sub, dict, depth + 1);
+  for (const [name, sub] of Object.entries(props))
+    model[name] = valid(sub, narrow(dict, name), depth + 1);
   const record = fc.record(model, { requiredKeys: [...required].filter((k) => k in model) });
   const extra = schema.additionalProperties;
   if (extra && typeof extra === 'object') {
@@ -371,11 +401,12 @@ function brokenObject(schema: JsonSchema, dict: Dictionary, depth: number): fc.A
   ];
   if (props.length > 0)
     options.push(
-      fc
-        .tuple(base, fc.constantFrom(...props))
-        .chain(([o, key]) =>
-          invalid(schema.properties![key]!, dict, depth + 1).map((bad) => ({ ...o, [key]: bad })),
-        ),
+      fc.tuple(base, fc.constantFrom(...props)).chain(([o, key]) =>
+        invalid(schema.properties![key]!, narrow(dict, key), depth + 1).map((bad) => ({
+          ...o,
+          [key]: bad,
+        })),
+      ),
     );
   for (const key of schema.required ?? [])
     options.push(

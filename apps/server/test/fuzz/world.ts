@@ -1,4 +1,5 @@
 import { sign as cryptoSign, generateKeyPairSync, randomBytes } from 'node:crypto';
+import type { Dictionary } from './schema';
 import { call, type Target } from './target';
 
 /**
@@ -36,8 +37,8 @@ export interface World {
   grantId: string;
   offerId: string;
   memberCookie: { session: string; csrf: string };
-  /** every string above and a few more the API knows (permissions, templates, emails) */
-  dictionary: string[];
+  /** every string above and a few more the API knows (permissions, templates), by kind */
+  dictionary: Dictionary;
 }
 
 export const PASSWORD = 'Tr0ub4dor&3-horse-fuzz';
@@ -220,44 +221,36 @@ export async function createWorld(target: Target): Promise<World> {
     offerId: offer.json.id,
     memberCookie,
   };
-  const dictionary = [
-    ...[owner, member, admin, stranger].flatMap((a) => [a.email, a.userId, a.sessionId]),
-    PASSWORD,
-    orgId,
-    otherOrgId,
-    world.accountId,
-    world.otherAccountId,
-    world.resourceId,
-    roleKey,
-    world.invitationId,
-    invitationToken,
-    world.apiKeyId,
-    world.grantId,
-    world.offerId,
-    inviteeEmail,
-    member.refreshToken,
-    'admin',
-    'viewer',
-    'accountant',
-    'owner',
-    'media',
-    'accounts',
-    'team',
-    'reseller',
-    'permissions',
-    'video',
-    'image',
-    'collection',
-    'organization',
-    'account',
-    'resource',
-    'password',
-    'google',
-    'github',
-    '123456',
-    `Fuzz ${worlds}`,
-    ...permissionNames,
-  ];
+  const actors = [owner, member, admin, stranger];
+  const categories = {
+    emails: [...actors.map((a) => a.email), inviteeEmail, `NEW-${inviteeEmail}`],
+    passwords: [PASSWORD, PASSWORD, PASSWORD, 'password', `${PASSWORD}-new`],
+    permissions: permissionNames.length ? permissionNames : ['organization:read'],
+    roles: [roleKey, 'admin', 'accountant', 'viewer', 'owner'],
+    tokens: [invitationToken, member.refreshToken, owner.refreshToken],
+    codes: ['123456', '000000'],
+    templates: ['media', 'accounts', 'team', 'permissions', 'reseller'],
+    products: ['video', 'image'],
+    types: ['collection', 'profile', 'source'],
+    providers: ['password', 'google', 'github', 'oidc:corp'],
+    ids: [
+      ...actors.flatMap((a) => [a.userId, a.sessionId]),
+      orgId,
+      otherOrgId,
+      world.accountId,
+      world.otherAccountId,
+      world.resourceId,
+      world.invitationId,
+      world.apiKeyId,
+      world.grantId,
+      world.offerId,
+    ],
+    text: [`Fuzz ${worlds}`],
+  };
+  const dictionary: Dictionary = {
+    strings: [...new Set(Object.values(categories).flat())],
+    categories,
+  };
   return { ...world, dictionary };
 }
 
