@@ -2,6 +2,7 @@ import { type CSSVariablesResolver, createTheme, MantineProvider } from '@mantin
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { RouterProvider } from '@tanstack/react-router';
 import { useState } from 'react';
+import { StepUpProvider } from '../components/StepUp';
 import { createConsoleRouter } from './router';
 
 const theme = createTheme({
@@ -45,7 +46,9 @@ export function App() {
   return (
     <MantineProvider theme={theme} defaultColorScheme="light" cssVariablesResolver={contrast}>
       <QueryClientProvider client={queryClient}>
-        <RouterProvider router={router} />
+        <StepUpProvider>
+          <RouterProvider router={router} />
+        </StepUpProvider>
       </QueryClientProvider>
     </MantineProvider>
   );

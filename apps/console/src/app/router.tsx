@@ -105,6 +105,12 @@ const home = createRoute({
   component: page(() => import('../features/home/HomePage'), 'HomePage'),
 });
 
+const settings = createRoute({
+  getParentRoute: () => signedIn,
+  path: '/settings',
+  component: page(() => import('../features/me/SettingsPage'), 'SettingsPage'),
+});
+
 const routeTree = root.addChildren([
   signIn,
   signInCallback,
@@ -115,7 +121,7 @@ const routeTree = root.addChildren([
   linkInvalid,
   invitation,
   setup,
-  signedIn.addChildren([home]),
+  signedIn.addChildren([home, settings]),
 ]);
 
 export function createConsoleRouter(queryClient: QueryClient) {

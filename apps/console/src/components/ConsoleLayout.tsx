@@ -12,6 +12,7 @@ import {
 import { useDisclosure } from '@mantine/hooks';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, Outlet, useNavigate, useRouterState } from '@tanstack/react-router';
+import { useEffect } from 'react';
 import { api } from '../lib/api';
 import { useMe } from '../lib/session';
 import { FormError } from './FormError';
@@ -42,6 +43,12 @@ export function ConsoleLayout() {
       await navigate({ to: '/sign-in' });
     },
   });
+  // A session that is in no organization yet enters the first one it may: the console's pages
+  // work within an organization, and the switcher then shows where the user is.
+  const first = organizations.data?.data.find((o) => o.membership_status === 'active');
+  useEffect(() => {
+    if (organizations.data && !current && first && switchTo.isIdle) switchTo.mutate(first.id);
+  }, [organizations.data, current, first, switchTo]);
   const user = me.data;
   const initials = user ? `${user.first_name[0] ?? ''}${user.last_name[0] ?? ''}` : '';
 
@@ -83,6 +90,9 @@ export function ConsoleLayout() {
               </Menu.Target>
               <Menu.Dropdown>
                 <Menu.Label>{user?.email}</Menu.Label>
+                <Menu.Item component={Link} to="/settings">
+                  Personal settings
+                </Menu.Item>
                 <Menu.Item onClick={() => signOut.mutate()}>Sign out</Menu.Item>
               </Menu.Dropdown>
             </Menu>
@@ -91,6 +101,13 @@ export function ConsoleLayout() {
       </AppShell.Header>
       <AppShell.Navbar p="xs" aria-label="Main">
         <NavLink component={Link} to="/" label="Home" active={path === '/'} onClick={close} />
+        <NavLink
+          component={Link}
+          to="/settings"
+          label="Personal settings"
+          active={path === '/settings'}
+          onClick={close}
+        />
       </AppShell.Navbar>
       <AppShell.Main>
         <FormError error={switchTo.error} title="The organization was not switched" />

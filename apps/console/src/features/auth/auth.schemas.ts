@@ -1,5 +1,6 @@
 import {
   ForgotPasswordBody,
+  failedPasswordShapeRules,
   LoginBody,
   RegisterBody,
   ResetPasswordBody,
@@ -14,14 +15,17 @@ import { z } from 'zod';
 const confirmMatches = <T extends { password: string; confirm: string }>(value: T) =>
   value.password === value.confirm;
 const confirmError = { message: 'The passwords do not match', path: ['confirm'] };
+/** The policy's shape rules, judged before sending (the server judges them all again). */
+const meetsRules = <T extends { password: string }>(value: T) =>
+  failedPasswordShapeRules(value.password, null).length === 0;
+const rulesError = { message: 'The password does not meet every rule below', path: ['password'] };
 
 export const SignInForm = LoginBody.pick({ email: true, password: true });
 export type SignInValues = z.input<typeof SignInForm>;
 
-export const SignUpForm = RegisterBody.extend({ confirm: z.string() }).refine(
-  confirmMatches,
-  confirmError,
-);
+export const SignUpForm = RegisterBody.extend({ confirm: z.string() })
+  .refine(meetsRules, rulesError)
+  .refine(confirmMatches, confirmError);
 export type SignUpValues = z.input<typeof SignUpForm>;
 
 export const VerifyForm = VerifyEmailBody;
@@ -31,5 +35,6 @@ export type ForgotValues = z.input<typeof ForgotForm>;
 
 export const NewPasswordForm = ResetPasswordBody.pick({ password: true })
   .extend({ confirm: z.string() })
+  .refine(meetsRules, rulesError)
   .refine(confirmMatches, confirmError);
 export type NewPasswordValues = z.input<typeof NewPasswordForm>;
