@@ -384,3 +384,35 @@ describe('accounts: an admin sees and manages the users of its account', () => {
     expectProblem(await list(stranger), 404, 'not_found');
   });
 });
+
+describe("accounts: an admin reads its members' permissions on its account", () => {
+  // @see issue 10 #4: `…/members/{user}/permissions` needed members:read at the organization.
+  it('reads them at its account, not at another account (403), not for outsiders (404)', async () => {
+    const c = await createAccount(ctx, owner, org.id, 'video', 'Account P');
+    const d = await createAccount(ctx, owner, org.id, 'video', 'Account Q');
+    const admin = await addMember(ctx, owner, org.id, [{ role: 'admin', scope: c.id }]);
+    const viewer = await addMember(ctx, owner, org.id, [
+      { role: 'viewer', scope: c.id },
+      { role: 'viewer', scope: d.id },
+    ]);
+    const outsider = await addMember(ctx, owner, org.id, [{ role: 'viewer', scope: d.id }]);
+    const url = (who: SignedIn, scope: string) =>
+      `/v1/organizations/${org.id}/members/${who.userId}/permissions?scope=${scope}`;
+    const atC = await ctx.request('GET', url(viewer, c.id), { token: admin.accessToken });
+    expect(atC.status).toBe(200);
+    expect(atC.body.permissions).toContain('members:read');
+    expectProblem(
+      await ctx.request('GET', url(viewer, d.id), { token: admin.accessToken }),
+      403,
+      'forbidden',
+    );
+    expectProblem(
+      await ctx.request('GET', url(outsider, d.id), { token: admin.accessToken }),
+      404,
+      'not_found',
+    );
+    // one's own, anywhere, as before
+    const own = await ctx.request('GET', url(admin, c.id), { token: admin.accessToken });
+    expect(own.body.permissions).toContain('members:remove');
+  });
+});

@@ -535,6 +535,37 @@ export function createAccessService(
         throw new AppError('not_found', 'No such member');
     },
 
+    /**
+     * Whether `actor` may read what member `userId` holds at `scopeId`: their own, always;
+     * another's, with members:read there — at the organization, or (an account admin) at a
+     * scope within their reach, for a member within it (else 404, as the list does not show
+     * them). Issue 10 #4.
+     */
+    async assertMayReadMemberAt(
+      actor: UserPrincipal,
+      orgId: string,
+      userId: string,
+      scopeId: string,
+    ): Promise<void> {
+      if (userId === actor.userId) return;
+      const r = await reach(actor, orgId, 'members:read');
+      if (reachIsEmpty(r))
+        throw new AppError('forbidden', "Reading another member's permissions needs members:read");
+      if (r.organization) return;
+      if (!(await memberInReach(orgId, userId, r)))
+        throw new AppError('not_found', 'No such member');
+      const chain = await resolveScope(scopeId);
+      if (!chain || chain.organizationId !== orgId || !withinReach(r, chain))
+        throw new AppError(
+          'forbidden',
+          'Reading permissions here needs members:read at this scope',
+          {
+            permission: 'members:read',
+            scope: scopeId,
+          },
+        );
+    },
+
     /** The chains of scope ids (cached); for filtering grants shown to a reach. */
     chainsOf,
     chainsInOrganization,

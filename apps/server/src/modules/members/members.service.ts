@@ -708,10 +708,12 @@ export function createMemberService(rt: Runtime, access: AccessService) {
       return this.detail(orgId, userId);
     },
 
-    async permissions(orgId: string, userId: string, scope?: string) {
+    /** Your own need no permission; another's need members:read where asked (see access). */
+    async permissions(actor: UserPrincipal, orgId: string, userId: string, scope?: string) {
+      const target = scope ?? orgId;
+      await access.assertMayReadMemberAt(actor, orgId, userId, target);
       const m = await repo.findMember(db, orgId, userId);
       assertThat(m, 'not_found', 'No such member');
-      const target = scope ?? orgId;
       const chain = await access.resolveScope(target);
       if (!chain || chain.organizationId !== orgId)
         throw new AppError('not_found', 'No such scope in this organization');
