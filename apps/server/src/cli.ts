@@ -165,6 +165,8 @@ async function main() {
       };
       process.on('SIGINT', shutdown);
       process.on('SIGTERM', shutdown);
+      // Said before the first request can be served.
+      if (config.env === 'development') process.stderr.write(DEV_WARNING(config.host));
       await app.listen({ port: config.port, host: config.host });
       const where = config.database.kind === 'sqlite' ? config.database.file : 'PostgreSQL';
       process.stdout.write(
@@ -186,7 +188,6 @@ async function main() {
         );
       }
       process.stdout.write('\n');
-      if (config.env === 'development') process.stderr.write(DEV_WARNING(config.host));
       return;
     }
     default:

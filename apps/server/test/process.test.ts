@@ -121,6 +121,9 @@ describe('development mode on the network', { timeout: 90_000 }, () => {
   it('with ALLOW_DEV_ON_PUBLIC_HOST=on it starts on 0.0.0.0 and warns about the outbox', async () => {
     const started = await startCli({ HOST: '0.0.0.0', ALLOW_DEV_ON_PUBLIC_HOST: 'on' });
     expect(await healthy(started), started.stderr()).toBe(true);
+    // The warning is written before the server listens; its bytes may reach us after /health's.
+    for (let i = 0; i < 50 && !/outbox/.test(started.stderr()); i++)
+      await new Promise((r) => setTimeout(r, 100));
     expect(started.stderr()).toMatch(/WARNING: development mode/);
     expect(started.stderr()).toMatch(/\/v1\/dev\/outbox/);
     started.child.kill('SIGTERM');
