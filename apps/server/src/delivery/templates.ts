@@ -1,6 +1,25 @@
 import type { EmailMessage, SmsMessage } from './outbox';
 
 /** The mails Gatehouse sends. Plain text: it reaches every client and carries no tracking. */
+/**
+ * A moment as the recipient reads it: in their time zone when they chose one (seed 003: the time
+ * zone "affects how dates and times are displayed in reports and messages"), else in UTC, and
+ * always naming the zone, e.g. "2 Dec 2026, 01:20 (Europe/Berlin)".
+ */
+export function mailTime(ms: number, timezone: string | null | undefined): string {
+  const zone = timezone || 'UTC';
+  const format = (timeZone: string) =>
+    new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone }).format(
+      new Date(ms),
+    );
+  try {
+    return `${format(zone)} (${zone})`;
+  } catch {
+    // A zone this Node's ICU does not know: UTC rather than no date at all.
+    return `${format('UTC')} (UTC)`;
+  }
+}
+
 export const mails = {
   verifyEmail: (to: string, name: string, code: string): EmailMessage => ({
     to,
@@ -19,10 +38,15 @@ export const mails = {
     subjectAtRest: 'Your Gatehouse password reset code',
     text: `Hello ${name},\n\nYour password reset code is ${code}. It is valid for 10 minutes.\n\nIf you did not ask to reset your password, ignore this message; your password is unchanged.\n`,
   }),
-  passwordChanged: (to: string, name: string): EmailMessage => ({
+  passwordChanged: (
+    to: string,
+    name: string,
+    at: number,
+    timezone: string | null,
+  ): EmailMessage => ({
     to,
     subject: 'Your Gatehouse password was changed',
-    text: `Hello ${name},\n\nThe password of your account was just changed and your other sessions were signed out.\nIf this was not you, reset your password at once.\n`,
+    text: `Hello ${name},\n\nThe password of your account was changed on ${mailTime(at, timezone)} and your other sessions were signed out.\nIf this was not you, reset your password at once.\n`,
   }),
   addedToOrganization: (
     to: string,
@@ -70,10 +94,16 @@ export const mails = {
     text: `Hello ${name},\n\nSomeone signing in with ${provider} asked to join your Gatehouse account. If it was you, enter this code: ${code}. It is valid for 10 minutes.\n\nIf it was not you, ignore this message: without the code nothing changes.\n`,
   }),
   /** Sent whenever sign-in protection changes, so a takeover does not go unnoticed. */
-  securityChanged: (to: string, name: string, what: string): EmailMessage => ({
+  securityChanged: (
+    to: string,
+    name: string,
+    what: string,
+    at: number,
+    timezone: string | null,
+  ): EmailMessage => ({
     to,
     subject: 'A security setting of your Gatehouse account changed',
-    text: `Hello ${name},\n\n${what}\n\nIf this was not you, reset your password and review your sign-in methods now.\n`,
+    text: `Hello ${name},\n\n${what}\nWhen: ${mailTime(at, timezone)}.\n\nIf this was not you, reset your password and review your sign-in methods now.\n`,
   }),
 };
 

@@ -378,7 +378,11 @@ export function createAuthService(rt: Runtime, sessions: SessionService, mfa: Mf
         updated_at: now,
       });
       const ids = await sessions.revokeAllInTransaction(trx, owner.id, 'password_reset');
-      await enqueueEmail(trx, mails.passwordChanged(owner.email, owner.first_name), now);
+      await enqueueEmail(
+        trx,
+        mails.passwordChanged(owner.email, owner.first_name, now, owner.timezone),
+        now,
+      );
       await insertAuditEvent(
         trx,
         meta,
@@ -459,7 +463,11 @@ export function createAuthService(rt: Runtime, sessions: SessionService, mfa: Mf
         'password_changed',
         principal.sessionId,
       );
-      await enqueueEmail(trx, mails.passwordChanged(user.email, user.first_name), now);
+      await enqueueEmail(
+        trx,
+        mails.passwordChanged(user.email, user.first_name, now, user.timezone),
+        now,
+      );
       await insertAuditEvent(
         trx,
         meta,

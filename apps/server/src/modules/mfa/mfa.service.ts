@@ -301,6 +301,8 @@ export function createMfaService(rt: Runtime, sessions: SessionService) {
         factor.type === 'totp'
           ? 'An authenticator app was added as a second factor.'
           : `The phone number ${maskPhone(factor.phone ?? '')} was added as a second factor.`,
+        now,
+        user.timezone,
       ),
       now,
     );
@@ -586,6 +588,8 @@ export function createMfaService(rt: Runtime, sessions: SessionService) {
             factor.type === 'totp'
               ? 'The authenticator app was removed from your second factors.'
               : 'The phone number was removed from your second factors.',
+            now,
+            user.timezone,
           ),
           now,
         );

@@ -291,6 +291,8 @@ export function createOAuthService(rt: Runtime, sessions: SessionService, mfa: M
         user.email,
         user.first_name,
         `Your ${provider.settings.displayName} account${profile.email ? ` (${profile.email})` : ''} can now sign you in.`,
+        now,
+        user.timezone,
       ),
       now,
     );
@@ -850,6 +852,8 @@ export function createOAuthService(rt: Runtime, sessions: SessionService, mfa: M
             user.email,
             user.first_name,
             `The ${target.provider} sign-in was removed from your account.`,
+            now,
+            user.timezone,
           ),
           now,
         );

@@ -179,6 +179,8 @@ export function createUserService(rt: Runtime) {
         before.email,
         before.first_name,
         `The mobile number of your account was changed from ${mask(before.mobile)} to ${mask(changes.mobile ?? null)}.`,
+        now,
+        before.timezone,
       ),
       now,
     );
