@@ -1,4 +1,7 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONSOLE_DIST } from '../../server/src/modules/console/console.routes';
 import { STRONG_PASSWORD, uniqueEmail } from '../../server/test/harness';
 import {
   type ConsoleWorld,
@@ -38,6 +41,31 @@ describe('the console is served at / beside the API', () => {
       expect(res.status, apiPath).toBe(404);
       expect(res.headers.get('content-type'), apiPath).toMatch(/application\/problem\+json/);
     }
+  });
+});
+
+describe('the first screen', () => {
+  it('loads at most 250 KB of gzipped JavaScript, served precompressed', async () => {
+    const { page } = await world.newPage();
+    const scripts = new Set<string>();
+    const encodings = new Set<string>();
+    page.on('response', (r) => {
+      if (r.request().resourceType() !== 'script') return;
+      scripts.add(new URL(r.url()).pathname);
+      encodings.add(r.headers()['content-encoding'] ?? 'identity');
+    });
+    await page.goto('/sign-in');
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    await page.waitForLoadState('networkidle');
+    let gzipped = 0;
+    for (const script of scripts)
+      gzipped += fs.statSync(path.join(CONSOLE_DIST, `${script}.gz`)).size;
+    console.info(
+      `first screen (/sign-in): ${scripts.size} scripts, ${(gzipped / 1024).toFixed(1)} KB gzipped`,
+    );
+    expect(scripts.size).toBeGreaterThan(0);
+    expect(gzipped).toBeLessThanOrEqual(250 * 1024);
+    expect([...encodings]).toEqual(['br']);
   });
 });
 

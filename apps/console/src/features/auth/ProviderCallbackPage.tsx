@@ -1,13 +1,15 @@
 import { type ErrorCode, GatehouseError } from '@gatehouse/sdk/browser';
 import { Stack } from '@mantine/core';
-import { useQueryClient } from '@tanstack/react-query';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useNavigate, useSearch } from '@tanstack/react-router';
-import { useEffect, useMemo } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { AuthCard } from '../../components/AuthCard';
 import { FormError } from '../../components/FormError';
 import { AnchorLink } from '../../components/links';
+import { api } from '../../lib/api';
 import { safeRedirect } from '../../lib/navigation';
-import { MfaStep } from './MfaStep';
+import { LinkProofStep } from './LinkProofStep';
+import { type MfaChallenge, MfaStep } from './MfaStep';
 
 /**
  * Where a provider sign-in comes back. The server puts the outcome in the URL fragment (never
@@ -23,6 +25,15 @@ export function ProviderCallbackPage() {
   const error = outcome.get('error');
   const mfaToken = outcome.get('mfa_token');
   const linkPending = outcome.get('link_pending_token');
+  const [challenge, setChallenge] = useState<MfaChallenge | null>(null);
+  const providers = useQuery({
+    queryKey: ['oauth-providers'],
+    queryFn: () => api.auth.oauth.providers(),
+    enabled: Boolean(linkPending),
+  });
+  const providerId = outcome.get('provider');
+  const providerName =
+    providers.data?.data.find((p) => p.id === providerId)?.name ?? providerId ?? 'this provider';
 
   useEffect(() => {
     if (error || mfaToken || linkPending) return;
@@ -35,17 +46,34 @@ export function ProviderCallbackPage() {
   };
   const restart = () => navigate({ to: '/sign-in', search: { redirect: target } });
 
-  if (mfaToken)
+  if (linkPending && !challenge)
+    return (
+      <AuthCard title="Confirm your account">
+        <LinkProofStep
+          token={linkPending}
+          provider={providerName}
+          proof={outcome.get('proof') ?? 'password'}
+          onDone={finish}
+          onMfa={setChallenge}
+        />
+      </AuthCard>
+    );
+  if (mfaToken || challenge)
     return (
       <AuthCard title="Two-step verification" subtitle="Your account has a second factor.">
         <MfaStep
-          challenge={{ mfaToken, methods: (outcome.get('methods') ?? 'totp').split(',') }}
+          challenge={
+            challenge ?? {
+              mfaToken: mfaToken!,
+              methods: (outcome.get('methods') ?? 'totp').split(','),
+            }
+          }
           onDone={finish}
           onRestart={restart}
         />
       </AuthCard>
     );
-  if (error || linkPending)
+  if (error)
     return (
       <AuthCard title="Sign-in not completed">
         <Stack>

@@ -31,7 +31,11 @@ export function VerifyEmailPage() {
     mutationFn: (value: string) => api.auth.verifyEmail({ email, code: value, mode: 'cookie' }),
     onSuccess: async () => {
       await queryClient.invalidateQueries();
-      await navigate({ to: safeRedirect(search.redirect) });
+      // A code from "send a new code" proves the mailbox but carries no password (issue 10 #1):
+      // such an account has none until its owner sets one.
+      const me = await api.me.get();
+      if (!me.has_password) await navigate({ to: '/settings' });
+      else await navigate({ to: safeRedirect(search.redirect) });
     },
     onError: () => setCode(''),
   });

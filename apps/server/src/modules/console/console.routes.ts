@@ -53,6 +53,8 @@ export async function consoleRoutes(app: App, { dist = CONSOLE_DIST }: { dist?: 
         root: path.join(dist, 'assets'),
         prefix: '/assets/',
         index: false,
+        // Vite's build writes .br and .gz beside each script (apps/console/vite.config.ts).
+        preCompressed: true,
         immutable: true,
         maxAge: '365d',
       });
