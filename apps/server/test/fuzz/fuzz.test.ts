@@ -41,6 +41,9 @@ it(`answers ${REQUESTS} fuzzed requests without a 5xx, a non-problem error, a sl
     slowMs: SLOW_MS,
     memoryGrowthBytes: MEMORY_MB * 1024 * 1024,
     known: KNOWN_FINDINGS,
+  }).catch((error: Error) => {
+    // a world that cannot be made is a failure too; the seed still reproduces it
+    throw new Error(`fuzz (FUZZ_SEED=${SEED}): ${error.message}`, { cause: error });
   });
   const summary = formatReport(report);
   if (process.env.FUZZ_VERBOSE) console.log(summary);

@@ -93,6 +93,18 @@ async function runEngine(engine: string): Promise<FuzzReport> {
   }
 }
 
+// A server that resets a connection while a request body is still being written can make
+// Node's HTTP client raise the reset outside the request's own error handler; the request then
+// fails on its timeout as a 'transport' finding. Anything else still ends the run.
+process.on('uncaughtException', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'ECONNRESET' || error.code === 'EPIPE') {
+    console.log(`fuzz: connection reset by the server (${error.message})`);
+    return;
+  }
+  console.error(error);
+  process.exit(2);
+});
+
 console.log(`fuzz: ${requests} requests per engine on ${engines.join(', ')}, seed ${seed}`);
 const reports: FuzzReport[] = [];
 for (const engine of engines) {

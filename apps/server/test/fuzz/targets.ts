@@ -123,25 +123,37 @@ export async function spawnedTarget(
         const started = performance.now();
         const headers: Record<string, string | number> = { ...request.headers };
         if (request.body !== undefined) headers['content-length'] = Buffer.byteLength(request.body);
+        // A hard deadline of our own: a socket reset while the body is written can leave a
+        // request with neither an answer nor an error (see run.ts).
+        const deadline = setTimeout(() => {
+          req.destroy();
+          reject(new Error('no answer in 30 s'));
+        }, 30_000);
         const req = http.request(
           // 127.0.0.1 only: the fuzzer never sends anywhere else
           { host: '127.0.0.1', port, method: request.method, path: request.url, headers, agent },
           (res) => {
             const chunks: Buffer[] = [];
             res.on('data', (c: Buffer) => chunks.push(c));
-            res.on('end', () =>
+            res.on('end', () => {
+              clearTimeout(deadline);
               resolve({
                 status: res.statusCode ?? 0,
                 headers: res.headers,
                 text: Buffer.concat(chunks).toString('utf8'),
                 ms: performance.now() - started,
-              }),
-            );
-            res.on('error', reject);
+              });
+            });
+            res.on('error', (error) => {
+              clearTimeout(deadline);
+              reject(error);
+            });
           },
         );
-        req.setTimeout(30_000, () => req.destroy(new Error('no answer in 30 s')));
-        req.on('error', reject);
+        req.on('error', (error) => {
+          clearTimeout(deadline);
+          reject(error);
+        });
         req.end(request.body);
       });
     },
