@@ -12,7 +12,7 @@ function precompress(): Plugin {
   return {
     name: 'gatehouse-precompress',
     apply: 'build',
-    closeBundle() {
+    writeBundle() {
       const dir = path.resolve(import.meta.dirname, 'dist/assets');
       for (const name of fs.readdirSync(dir)) {
         if (!/\.(js|css)$/.test(name)) continue;

@@ -43,15 +43,16 @@ import { createAdminService } from './modules/admin/admin.service';
 import { apiAccessCheckRoutes } from './modules/api-keys/api-access-check.routes';
 import { apiKeyRoutes } from './modules/api-keys/api-keys.routes';
 import { createApiKeyService, isApiKeySecret } from './modules/api-keys/api-keys.service';
+import { useAuditKey } from './modules/audit/audit.repo';
 import { auditRoutes } from './modules/audit/audit.routes';
 import { createAuditService } from './modules/audit/audit.service';
 import { authRoutes } from './modules/auth/auth.routes';
 import { createAuthService } from './modules/auth/auth.service';
+import { consoleRoutes } from './modules/console/console.routes';
 import { invitationRoutes } from './modules/invitations/invitations.routes';
 import { createInvitationService } from './modules/invitations/invitations.service';
 import { memberRoutes } from './modules/members/members.routes';
 import { createMemberService } from './modules/members/members.service';
-import { useAuditKey } from './modules/audit/audit.repo';
 import { mfaRoutes } from './modules/mfa/mfa.routes';
 import { createMfaService } from './modules/mfa/mfa.service';
 import { oauthRoutes } from './modules/oauth/oauth.routes';
@@ -150,6 +151,7 @@ function createServices(rt: Runtime) {
   const users = createUserService(rt);
   const setup = createSetupService(rt, sessions);
   const access = createAccessService(rt, { expireSession: sessions.expire });
+  // A refresh judges the session's organization exactly as a switch does (issue 10 #2).
   sessions.useOrganizationJudge((session, principal) =>
     access.organizationRefusal(principal, session.current_org_id!),
   );
@@ -160,7 +162,6 @@ function createServices(rt: Runtime) {
   const invitations = createInvitationService(rt, access, members, sessions);
   const apiKeys = createApiKeyService(rt, access);
   const audit = createAuditService(rt);
-  // A refresh judges the session's organization exactly as a switch does (issue 10 #2).
   const admin = createAdminService(rt, access, sessions);
   return {
     sessions,
@@ -243,6 +244,8 @@ export async function createApp(deps: AppDeps): Promise<Gatehouse> {
   );
   await keys.init(config.signingKeyPem);
   const secretKey = await loadSecretKey(database, config.secretKey);
+  // The audit chain's HMAC key, derived from SECRET_KEY: never stored in the database.
+  useAuditKey(database.db, secretKey);
   const redis = config.redisUrl
     ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false })
     : undefined;
@@ -286,8 +289,6 @@ export async function createApp(deps: AppDeps): Promise<Gatehouse> {
     notifyOutbox: () => outbox?.notify(),
     metrics,
   };
-  // The audit chain's HMAC key, derived from SECRET_KEY: never stored in the database.
-  useAuditKey(database.db, secretKey);
   outbox = createOutboxWorker(rt);
   const services = createServices(rt);
 
@@ -469,8 +470,7 @@ export async function createApp(deps: AppDeps): Promise<Gatehouse> {
       // where (issue 10 #4); a named member must hold something there.
       req.reach = await services.access.authorizeReach(principal, orgId, need.permission);
       const member = need.memberParam ? params[need.memberParam] : undefined;
-      if (member !== undefined)
-        await services.access.assertMemberInReach(orgId, member, req.reach);
+      if (member !== undefined) await services.access.assertMemberInReach(orgId, member, req.reach);
     } else
       await services.access.authorize(
         principal,
@@ -541,6 +541,8 @@ export async function createApp(deps: AppDeps): Promise<Gatehouse> {
   invitationRoutes(app, { invitations: services.invitations });
   adminRoutes(app, { admin: services.admin });
   if (config.env === 'development') devRoutes(app, { rt });
+  // Last: the console answers every GET that no API route took (apps/console, same origin).
+  await consoleRoutes(app);
 
   if (deps.startWorker !== false) outbox.start();
   // Audit retention (AUDIT_RETENTION_DAYS): trims old events hourly, leaving checkpoints.

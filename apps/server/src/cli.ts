@@ -176,7 +176,7 @@ async function main() {
       const token = await services.setup.prepareSetupToken();
       if (token) {
         process.stdout.write(
-          `  First run: create the platform admin at ${config.publicUrl}/v1/setup?token=${token}\n`,
+          `  First run: create the platform admin at ${config.publicUrl}/setup?token=${token}\n`,
         );
         process.stdout.write(
           `             or: npm run gatehouse -- create-admin --email you@example.com --password '...'\n`,

@@ -155,11 +155,6 @@ const EnvSchema = z.object({
   ACCESS_TOKEN_TTL: integer(600, 60, 3600, 'a number of seconds'),
   SESSION_TTL: integer(30 * 24 * 3600, 300, 365 * 24 * 3600, 'a number of seconds'),
   /**
-   * PEM (PKCS#8) of an ES256 private key; when unset a key is generated and kept in the
-   * database. Escaped newlines (`\n`, as env files often carry them) are accepted.
-   */
-  SIGNING_KEY: z
-  /**
    * Seconds during which a just-rotated refresh token is accepted again and answers the same new
    * pair (two tabs refreshing together, a retry whose answer was lost); 0 turns the grace off.
    * Outside it, a reuse revokes the session (issue 10 #14).
@@ -170,6 +165,11 @@ const EnvSchema = z.object({
     .string()
     .regex(/^[\x21-\x7e]{1,200}$/, 'must be 1–200 printable characters without spaces')
     .default('gatehouse'),
+  /**
+   * PEM (PKCS#8) of an ES256 private key; when unset a key is generated and kept in the
+   * database. Escaped newlines (`\n`, as env files often carry them) are accepted.
+   */
+  SIGNING_KEY: z
     .string()
     .optional()
     .transform((v) => v?.replace(/\\n/g, '\n'))
@@ -289,6 +289,8 @@ export interface Config {
   accountExistsCheck: boolean;
   accessTokenTtl: number;
   sessionTtl: number;
+  refreshReuseGraceSeconds: number;
+  accessTokenAudience: string;
   signingKeyPem?: string;
   secretKey?: string;
   cookieSecure: 'auto' | 'on' | 'off';
@@ -346,8 +348,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError([
       'invalid HEADERS_TIMEOUT_MS: must not be longer than REQUEST_TIMEOUT_MS',
     ]);
-  refreshReuseGraceSeconds: number;
-  accessTokenAudience: string;
   const providers = oauthProvidersFrom(e, given);
   if (providers.problems.length > 0) throw new ConfigError(providers.problems);
   const dataDir = path.resolve(e.DATA_DIR);
@@ -376,6 +376,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     accountExistsCheck: e.ACCOUNT_EXISTS_CHECK,
     accessTokenTtl: e.ACCESS_TOKEN_TTL,
     sessionTtl: e.SESSION_TTL,
+    refreshReuseGraceSeconds: e.REFRESH_REUSE_GRACE_SECONDS,
+    accessTokenAudience: e.ACCESS_TOKEN_AUDIENCE,
     signingKeyPem: e.SIGNING_KEY,
     secretKey: e.SECRET_KEY,
     cookieSecure: e.COOKIE_SECURE,
@@ -474,8 +476,6 @@ function oauthProvidersFrom(
     if (!issuer || !isHttpUrl(issuer)) {
       problems.push(`invalid ${prefix}_ISSUER: must be the provider's issuer URL`);
       continue;
-    refreshReuseGraceSeconds: e.REFRESH_REUSE_GRACE_SECONDS,
-    accessTokenAudience: e.ACCESS_TOKEN_AUDIENCE,
     }
     const client = pair(`${prefix}_CLIENT_ID`, `${prefix}_CLIENT_SECRET`);
     if (!client) {

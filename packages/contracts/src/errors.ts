@@ -40,15 +40,15 @@ export const ErrorCodes = {
   },
   mfa_method_unavailable: { status: 400, title: 'That second factor is not set up for this user' },
   factor_exists: { status: 409, title: 'A factor of this type is already set up' },
+  mobile_is_sms_factor: {
+    status: 409,
+    title: 'This mobile number receives your sign-in codes: change it by enrolling the new number',
+  },
   step_up_required: {
     status: 401,
     title: 'This needs a recent sign-in or a fresh second factor',
   },
   login_method_not_allowed: {
-  mobile_is_sms_factor: {
-    status: 409,
-    title: 'This mobile number receives your sign-in codes: change it by enrolling the new number',
-  },
     status: 403,
     title: 'This organization does not accept the way this session signed in',
   },
@@ -93,6 +93,10 @@ export const ErrorCodes = {
   code_expired: { status: 400, title: 'The code has expired or was already used' },
   too_many_attempts: { status: 400, title: 'Too many wrong codes; request a new one' },
   resend_cooldown: { status: 429, title: 'A code was sent recently; wait before asking again' },
+  sms_limit_reached: {
+    status: 429,
+    title: 'Too many text messages to this number, organization or platform; try again later',
+  },
   password_policy: { status: 400, title: 'The password does not meet the policy' },
   password_already_set: { status: 409, title: 'The user already has a password' },
   password_not_set: { status: 409, title: 'The user has no password yet' },
@@ -102,10 +106,6 @@ export const ErrorCodes = {
   feature_disabled: { status: 404, title: 'This feature is disabled on this platform' },
   // setup and platform administration
   setup_done: { status: 409, title: 'The platform already has an administrator' },
-  sms_limit_reached: {
-    status: 429,
-    title: 'Too many text messages to this number, organization or platform; try again later',
-  },
   invalid_setup_token: { status: 403, title: 'The setup token is wrong' },
   // invitations
   invitation_expired: { status: 410, title: 'The invitation has expired' },

@@ -5,5 +5,5 @@ export * from './invitations';
 export * from './keys-audit';
 export * from './me';
 export * from './organizations';
-export * from './sign-in';
 export * from './password';
+export * from './sign-in';

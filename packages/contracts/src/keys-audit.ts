@@ -85,7 +85,6 @@ export const AuditVerifyResult = z.object({
   checked: z.number().int(),
   checkpoint: z.object({ seq: z.number().int(), removed: z.number().int() }).nullable(),
   first_broken: z.object({ id: z.string(), seq: z.number().int(), reason: z.string() }).nullable(),
-});
   /** with `?anchor=`: whether the chain still holds the kept head (issue 10 #19) */
   anchor: z
     .object({ sequence: z.number().int(), found: z.boolean(), reason: z.string().nullable() })
@@ -101,3 +100,4 @@ export const AuditHead = z.object({
   checkpoint: z
     .string()
     .describe('the same, as a JWS signed with the token signing key (see the JWKS)'),
+});

@@ -277,6 +277,13 @@ export const MemberDetail = Member.extend({
       "the member's login type: sign-in methods accepted for this organization (null: any the organization allows)",
     ),
 }).meta({ id: 'MemberDetail' });
+/** `GET /v1/organizations/{org}/me`: the caller's own membership, readable by every member. */
+export const MyMembership = MemberDetail.extend({
+  organization: z.object({ id: z.string(), name: z.string() }),
+  roles: z
+    .array(z.object({ key: z.string(), name: z.string() }))
+    .describe('the roles this member holds anywhere in the organization, owner first'),
+}).meta({ id: 'MyMembership' });
 export const MembersQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().max(400).optional(),

@@ -36,6 +36,16 @@ export interface GatehouseClientOptions {
   timeoutMs?: number;
   /** extra headers sent with every call (a `User-Agent`, a tracing header) */
   headers?: Record<string, string>;
+  /**
+   * Browser cookie sessions (the console): send the session cookie with every call
+   * (`credentials: 'same-origin'` or `'include'`) instead of holding tokens.
+   */
+  credentials?: RequestInit['credentials'];
+  /**
+   * The CSRF token of a cookie session, read when a state-changing call is sent (e.g. from the
+   * readable `gatehouse_csrf` cookie) and sent as `X-CSRF-Token` (double submit).
+   */
+  csrfToken?: () => string | undefined;
 }
 
 export interface RequestOptions {
@@ -167,9 +177,14 @@ export function createGatehouseClient(options: GatehouseClientOptions) {
       body = JSON.stringify(opts.body);
     }
     if (credential) headers.authorization = `Bearer ${credential}`;
+    if (options.csrfToken && method !== 'GET' && method !== 'HEAD') {
+      const csrf = options.csrfToken();
+      if (csrf) headers['x-csrf-token'] = csrf;
+    }
     const res = await doFetch(`${base}${route}${toQueryString(opts.query)}`, {
       method,
       headers,
+      ...(options.credentials ? { credentials: options.credentials } : {}),
       ...(body !== undefined ? { body } : {}),
       ...(timeoutMs > 0 ? { signal: AbortSignal.timeout(timeoutMs) } : {}),
     });
@@ -533,6 +548,8 @@ export function createGatehouseClient(options: GatehouseClientOptions) {
       list: (orgId: string, query?: T.MembersQuery) =>
         get<T.Page<T.Member>>(path`/v1/organizations/${orgId}/members`, query),
       get: (orgId: string, userId: string) => get<T.MemberDetail>(member(orgId, userId)),
+      /** The caller's own membership: grants, role names, permissions (any member may read it). */
+      mine: (orgId: string) => get<T.MyMembership>(path`/v1/organizations/${orgId}/me`),
       /** Adds a user directly, with grants ("associate user"). */
       add: (orgId: string, input: T.AddMemberInput) =>
         post<T.MemberDetail>(path`/v1/organizations/${orgId}/members`, input),

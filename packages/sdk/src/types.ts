@@ -72,6 +72,7 @@ export type GrantInput = In<typeof C.GrantInput>;
 export type Grant = Out<typeof C.GrantView>;
 export type Member = Out<typeof C.Member>;
 export type MemberDetail = Out<typeof C.MemberDetail>;
+export type MyMembership = Out<typeof C.MyMembership>;
 export type MembersQuery = Query<typeof C.MembersQuery>;
 export type AddMemberInput = In<typeof C.AddMemberBody>;
 export type UpdateMemberInput = In<typeof C.UpdateMemberBody>;

@@ -58,13 +58,6 @@ export interface OneTimeCodesTable {
   expires_at: number;
   consumed_at: number | null;
   created_at: number;
-}
-
-export interface PasswordResetsTable {
-  token_hash: string;
-  user_id: string;
-  expires_at: number;
-  consumed_at: number | null;
   /**
    * verify_email codes issued by a registration: the credentials submitted with it, applied
    * when this code is verified (null for codes sent without a registration, e.g. resend)
@@ -72,6 +65,13 @@ export interface PasswordResetsTable {
   password_hash?: string | null;
   first_name?: string | null;
   last_name?: string | null;
+}
+
+export interface PasswordResetsTable {
+  token_hash: string;
+  user_id: string;
+  expires_at: number;
+  consumed_at: number | null;
   created_at: number;
 }
 
@@ -163,6 +163,10 @@ export interface RefreshTokensTable {
   created_at: number;
   /** set when exchanged; a second exchange is a reuse and revokes the session */
   used_at: number | null;
+  /** the pair this rotation answered, sealed, kept only for the reuse grace window */
+  successor_sealed?: string | null;
+  /** end of that window: past it the sealed pair is erased and a reuse revokes the session */
+  successor_until?: number | null;
 }
 
 export interface SigningKeysTable {
@@ -171,12 +175,10 @@ export interface SigningKeysTable {
   public_jwk: string;
   private_pem: string;
   created_at: number;
-  /** the pair this rotation answered, sealed, kept only for the reuse grace window */
-  successor_sealed?: string | null;
-  /** end of that window: past it the sealed pair is erased and a reuse revokes the session */
-  successor_until?: number | null;
   /** when set, the key signs nothing new and leaves the JWKS after this time */
   retired_at: number | null;
+  /** when the key starts signing: published in the JWKS before that (issue 10 #20) */
+  signs_from: number | null;
 }
 
 export interface SystemSettingsTable {
@@ -185,8 +187,6 @@ export interface SystemSettingsTable {
 }
 
 export interface OutboxTable {
-  /** when the key starts signing: published in the JWKS before that (issue 10 #20) */
-  signs_from: number | null;
   id: string;
   channel: 'email' | 'sms';
   recipient: string;
@@ -200,6 +200,8 @@ export interface OutboxTable {
   last_error: string | null;
   created_at: number;
   sent_at: number | null;
+  /** the subject once delivered or given up: without the one-time code it may carry */
+  subject_at_rest?: string | null;
 }
 
 export interface AuditEventsTable {
@@ -210,8 +212,6 @@ export interface AuditEventsTable {
   action: string;
   target_type: string | null;
   target_id: string | null;
-  /** the subject once delivered or given up: without the one-time code it may carry */
-  subject_at_rest?: string | null;
   ip: string | null;
   user_agent: string | null;
   request_id: string | null;
@@ -229,6 +229,8 @@ export interface AuditCheckpointsTable {
   hash: string;
   removed: number;
   created_at: number;
+  /** HMAC under the audit key of chain, seq, hash and removed (issue 10 #19) */
+  mac: string | null;
 }
 
 export interface ApiKeysTable {
@@ -237,8 +239,6 @@ export interface ApiKeysTable {
   name: string;
   prefix: string;
   secret_hash: string;
-  /** HMAC under the audit key of chain, seq, hash and removed (issue 10 #19) */
-  mac: string | null;
   grants: string;
   created_by: string;
   created_at: number;

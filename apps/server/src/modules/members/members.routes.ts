@@ -10,6 +10,7 @@ import {
   MemberPermissions,
   MemberPermissionsQuery,
   MembersQuery,
+  MyMembership,
   page,
   ReplaceGrantsBody,
   UpdateMemberBody,
@@ -102,6 +103,20 @@ export function memberRoutes(
       config: { access: { permission: 'members:read', reach: true, memberParam: 'userId' } },
     },
     async (req) => members.detail(req.params.orgId, req.params.userId, req.reach),
+  );
+
+  app.get(
+    '/v1/organizations/:orgId/me',
+    {
+      schema: {
+        tags,
+        summary: 'My own membership: grants, role names and effective permissions (any member)',
+        params: z.object({ orgId: z.string().min(1).max(64) }),
+        response: { 200: MyMembership },
+      },
+      config: { access: { permission: 'member' } },
+    },
+    async (req) => members.mine(req.params.orgId, userOf(req).userId),
   );
 
   app.put(

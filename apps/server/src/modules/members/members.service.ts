@@ -658,6 +658,20 @@ export function createMemberService(rt: Runtime, access: AccessService) {
     },
 
     /**
+     * The caller's own membership (Personal Settings shows "your role"): every member may read
+     * their own grants and role names, whatever their permissions (issue 11).
+     */
+    async mine(orgId: string, userId: string) {
+      const facts = await access.loadOrg(orgId);
+      assertThat(facts, 'not_found');
+      const detail = await this.detail(orgId, userId);
+      const keys = [...new Set(detail.grants.map((g) => g.role).filter((k) => k !== null))];
+      const roles = keys.map((key) => ({ key, name: facts.roles.roles.get(key)?.name ?? key }));
+      if (detail.is_owner) roles.unshift({ key: 'owner', name: 'Owner' });
+      return { ...detail, organization: { id: orgId, name: facts.org.name }, roles };
+    },
+
+    /**
      * A member's login type: the sign-in methods their sessions may reach this organization
      * with (null: any the organization allows). The owner's is set by the owner only, and
      * nobody may set their own to exclude the session they are using (policy_lockout).
