@@ -144,6 +144,17 @@ export function installErrorHandling(app: FastifyInstance) {
   });
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '/';
+    // The router refuses a path parameter longer than it takes (maxParamLength) as if no route
+    // matched; no Gatehouse path has a fixed segment that long, so it is a bad parameter: 400.
+    const maxParam = app.initialConfig.maxParamLength ?? 100;
+    if (path.split('/').some((segment) => segment.length > maxParam))
+      return sendProblem(
+        reply,
+        request,
+        problem('validation_failed', 'A path parameter is too long', {
+          errors: [{ path: 'params', message: 'a path parameter is too long' }],
+        }),
+      );
     // A path that exists with other methods: 405 and the methods it has (RFC 9110 §15.5.6).
     // A catch-all (the console's `GET /*`) does not make every path exist.
     const allowed = METHODS.filter((method) => {

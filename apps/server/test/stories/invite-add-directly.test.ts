@@ -84,6 +84,31 @@ describe('a new address', () => {
     expect(patched.body).toMatchObject({ first_name: 'Edited', email: newEmail });
   });
 
+  it('takes the verification off a managed user whose address the organization changes', async () => {
+    // @see issue 10 #1 (provider path): the organization's word does not prove someone else's
+    // address; the account signs in nowhere until the new address is proven.
+    const email = uniqueEmail('managed-verified');
+    await add({ email, send_invite: true, grants: [{ role: 'accountant', scope: org.id }] });
+    const [mail] = await mailsTo(ctx, email);
+    await ctx.request('POST', '/v1/auth/password/reset', {
+      body: { reset_token: setPasswordToken(mail!.body), password: STRONG_PASSWORD },
+    });
+    const user = await userByEmail(email);
+    expect(user?.email_verified_at).not.toBeNull();
+    const elsewhere = uniqueEmail('someone-else');
+    const patched = await ctx.request('PATCH', `/v1/organizations/${org.id}/members/${user!.id}`, {
+      token: owner.accessToken,
+      body: { email: elsewhere },
+    });
+    expect(patched.status).toBe(200);
+    expect((await userByEmail(elsewhere))?.email_verified_at).toBeNull();
+    const login = await ctx.request('POST', '/v1/auth/login', {
+      body: { email: elsewhere, password: STRONG_PASSWORD },
+    });
+    expect(login.status).toBe(403);
+    expect(login.body.code).toBe('email_not_verified');
+  });
+
   it('with send_invite, mails a set-password link; the token resets the password and sign-in works', async () => {
     const email = uniqueEmail('invite-me');
     await add({ email, send_invite: true, grants: [{ role: 'accountant', scope: org.id }] });

@@ -1103,9 +1103,19 @@ export function createMemberService(rt: Runtime, access: AccessService) {
           ...(input.timezone !== undefined ? { timezone: input.timezone } : {}),
         };
         if (Object.keys(changes).length === 0) return;
+        // A new address is not proven by the organization saying so: until its owner proves it
+        // (a mailed code, a reset, a provider that verified it), it signs in nowhere and a
+        // provider sign-in treats the account as unproven, keeping nothing of it. Otherwise an
+        // admin could point a managed account at someone else's address and have that person's
+        // Google sign-in land in an account the organization controls.
+        const emailChanged = input.email !== undefined && input.email !== user.email;
         await trx
           .updateTable('users')
-          .set({ ...changes, updated_at: now })
+          .set({
+            ...changes,
+            ...(emailChanged ? { email_verified_at: null } : {}),
+            updated_at: now,
+          })
           .where('id', '=', userId)
           .execute();
         const after = { ...user, ...changes };
