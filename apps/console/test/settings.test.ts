@@ -226,3 +226,28 @@ describe('text-message sign-in and the organization switcher', () => {
     await screenshot(page, 'organization-switcher');
   });
 });
+
+describe('my invitations', () => {
+  it('lists an invitation to my address on the home page and accepts it there', async () => {
+    const owner = await world.ctx.signUp({ first_name: 'Ona', last_name: 'Owner' });
+    const org = await world.ctx.request('POST', '/v1/organizations', {
+      token: owner.accessToken,
+      body: { name: 'Gamma Streams', template: 'team' },
+    });
+    const user = await world.ctx.signUp({ first_name: 'Ida', last_name: 'Invited' });
+    const sent = await world.ctx.request('POST', `/v1/organizations/${org.body.id}/invitations`, {
+      token: owner.accessToken,
+      body: { emails: [user.email], grants: [{ role: 'admin', scope: org.body.id }] },
+    });
+    expect(sent.status).toBe(200);
+    const { page } = await world.newPage();
+    await signIn(page, user.email, user.password);
+    await page.waitForURL((u) => u.pathname === '/');
+    await expect.poll(() => page.getByText('Invitations for you').count()).toBe(1);
+    await screenshot(page, 'home-invitation');
+    expect(await seriousA11yViolations(page)).toEqual([]);
+    await page.getByRole('button', { name: 'Accept the invitation to Gamma Streams' }).click();
+    await expect.poll(() => page.getByRole('cell', { name: /Gamma Streams/ }).count()).toBe(1);
+    await expect.poll(() => page.getByText('Invitations for you').count()).toBe(0);
+  });
+});

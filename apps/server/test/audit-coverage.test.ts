@@ -744,6 +744,22 @@ const CASES: Record<string, Case> = {
     ]);
     return { url: `/v1/invitations/${inv.token}/reject` };
   },
+  'POST /v1/me/invitations/{invitationId}/accept': async () => {
+    const { owner, org } = await world();
+    const invitee = await ctx.signUp();
+    const inv = await inviteOne(ctx, owner, org.id, invitee.email, [
+      { role: 'accountant', scope: org.id },
+    ]);
+    return { url: `/v1/me/invitations/${inv.id}/accept`, token: invitee.accessToken };
+  },
+  'POST /v1/me/invitations/{invitationId}/reject': async () => {
+    const { owner, org } = await world();
+    const invitee = await ctx.signUp();
+    const inv = await inviteOne(ctx, owner, org.id, invitee.email, [
+      { role: 'accountant', scope: org.id },
+    ]);
+    return { url: `/v1/me/invitations/${inv.id}/reject`, token: invitee.accessToken };
+  },
 
   // platform administration
   'POST /v1/admin/customers': async () => ({

@@ -614,6 +614,12 @@ export function createGatehouseClient(options: GatehouseClientOptions) {
       reject: (token: string) => publicPost<void>(path`/v1/invitations/${token}/reject`),
       /** Pending invitations for my verified email (same as `me.invitations`). */
       mine: () => get<{ data: T.MyInvitation[] }>('/v1/me/invitations'),
+      /** Accept, signed in, an invitation to my verified address by its id (no mailed token). */
+      acceptMine: (invitationId: string) =>
+        post<T.AcceptInvitationResult>(path`/v1/me/invitations/${invitationId}/accept`),
+      /** Decline, signed in, an invitation to my verified address by its id. */
+      rejectMine: (invitationId: string) =>
+        post<void>(path`/v1/me/invitations/${invitationId}/reject`),
     },
 
     apiKeys: {

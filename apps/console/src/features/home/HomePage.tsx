@@ -2,19 +2,15 @@ import { Badge, Card, Group, Stack, Table, Text, Title } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { useSearch } from '@tanstack/react-router';
 import { organizationsQuery } from '../../components/ConsoleLayout';
-import { api } from '../../lib/api';
 import { formatDateTime } from '../../lib/dates';
 import { useMe } from '../../lib/session';
+import { InvitationsSection } from '../me/InvitationsSection';
 
 /** The first screen after signing in: the organizations the user belongs to. */
 export function HomePage() {
   const me = useMe();
   const search = useSearch({ strict: false }) as { welcome?: string };
   const organizations = useQuery(organizationsQuery);
-  const invitations = useQuery({
-    queryKey: ['my-invitations'],
-    queryFn: () => api.me.invitations(),
-  });
   return (
     <Stack gap="lg" maw={960}>
       <div>
@@ -67,21 +63,7 @@ export function HomePage() {
           </Text>
         )}
       </Card>
-      {invitations.data?.data.length ? (
-        <Card withBorder>
-          <Title order={2} size="h4" mb="sm">
-            Invitations waiting for you
-          </Title>
-          <Stack gap="xs">
-            {invitations.data.data.map((inv) => (
-              <Text key={inv.id} size="sm">
-                {inv.inviter.name} invited you to <strong>{inv.organization.name}</strong> (
-                {inv.grants.join(', ')}). Open the link in the invitation email to answer it.
-              </Text>
-            ))}
-          </Stack>
-        </Card>
-      ) : null}
+      <InvitationsSection />
     </Stack>
   );
 }

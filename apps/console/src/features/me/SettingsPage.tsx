@@ -1,6 +1,7 @@
 import { Loader, Stack, Title } from '@mantine/core';
 import { useMe } from '../../lib/session';
 import { IdentitiesSection } from './IdentitiesSection';
+import { InvitationsSection } from './InvitationsSection';
 import { PasswordSection } from './PasswordSection';
 import { ProfileSection } from './ProfileSection';
 import { SessionsSection } from './SessionsSection';
@@ -20,6 +21,7 @@ export function SettingsPage() {
       <TwoStepSection />
       <SessionsSection />
       <IdentitiesSection />
+      <InvitationsSection emptyText="No invitations are waiting for you." />
     </Stack>
   );
 }

@@ -157,6 +157,35 @@ export function invitationRoutes(app: App, { invitations }: { invitations: Invit
     },
   );
 
+  app.post(
+    '/v1/me/invitations/:invitationId/accept',
+    {
+      schema: {
+        tags: ['me'],
+        summary: 'Accept an invitation to my verified address, signed in (no mailed token needed)',
+        params: z.object({ invitationId: z.string().min(1).max(64) }),
+        response: { 200: AcceptInvitationResult },
+      },
+    },
+    async (req) => invitations.acceptMine(userOf(req), req.params.invitationId, requestMeta(req)),
+  );
+
+  app.post(
+    '/v1/me/invitations/:invitationId/reject',
+    {
+      schema: {
+        tags: ['me'],
+        summary: 'Decline an invitation to my verified address, signed in',
+        params: z.object({ invitationId: z.string().min(1).max(64) }),
+        response: { 204: z.null() },
+      },
+    },
+    async (req, reply) => {
+      await invitations.rejectMine(userOf(req), req.params.invitationId, requestMeta(req));
+      return reply.code(204).send(null);
+    },
+  );
+
   app.get(
     '/v1/me/invitations',
     {

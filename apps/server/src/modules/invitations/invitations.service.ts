@@ -119,6 +119,37 @@ export function createInvitationService(
    * The invitation changed between our read and our guarded write: accepted, rejected or
    * revoked meanwhile, or its link replaced by a resend. Answer as a fresh request would.
    */
+  /** My own invitation by id: pending-or-not, to my verified address; anything else is a 404. */
+  async function loadMine(principal: UserPrincipal, invitationId: string) {
+    const user = await db
+      .selectFrom('users')
+      .select(['id', 'email', 'email_verified_at'])
+      .where('id', '=', principal.userId)
+      .executeTakeFirstOrThrow();
+    const row =
+      user.email_verified_at === null
+        ? undefined
+        : await db
+            .selectFrom('invitations')
+            .selectAll()
+            .where('id', '=', invitationId)
+            .where('email', '=', user.email)
+            .executeTakeFirst();
+    if (!row) throw new AppError('not_found', 'No such invitation for your address');
+    refuseUnusable(row, clock.now());
+    return { user, row };
+  }
+
+  async function explainLossById(id: string): Promise<never> {
+    const row = await db
+      .selectFrom('invitations')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
+    refuseUnusable(row, clock.now());
+    throw new AppError('invitation_used', 'The invitation is no longer pending');
+  }
+
   async function explainLoss(token: string): Promise<never> {
     refuseUnusable(await loadByToken(token), clock.now());
     throw new AppError('invitation_used', 'The invitation is no longer pending');
@@ -817,6 +848,55 @@ export function createInvitationService(
         return true;
       });
       if (!done) await explainLoss(token);
+    },
+
+    /**
+     * Accept, signed in, an invitation to my own verified address, by its id (the console lists
+     * them under "my invitations"; the session already proves the address, so the mailed token is
+     * not needed). Someone else's invitation is a 404, never a hint.
+     */
+    async acceptMine(principal: UserPrincipal, invitationId: string, meta: RequestMeta) {
+      const { user, row } = await loadMine(principal, invitationId);
+      const now = clock.now();
+      const facts = await access.loadOrg(row.organization_id);
+      if (facts?.org.status !== 'active')
+        throw new AppError('forbidden', 'The organization is suspended', {
+          reason: 'organization_suspended',
+        });
+      const result = await db.transaction().execute((trx) => consume(trx, row, user.id, now, meta));
+      if (!result) return explainLossById(row.id);
+      afterAccept(row.organization_id, user.id, result.ownershipFrom);
+      return { organization_id: row.organization_id, user_id: user.id, session: null };
+    },
+
+    /** Decline, signed in, an invitation to my own verified address, by its id. */
+    async rejectMine(principal: UserPrincipal, invitationId: string, meta: RequestMeta) {
+      const { user, row } = await loadMine(principal, invitationId);
+      const now = clock.now();
+      const done = await db.transaction().execute(async (trx) => {
+        const res = await trx
+          .updateTable('invitations')
+          .set({ status: 'rejected', resolved_at: now, updated_at: now })
+          .where('id', '=', row.id)
+          .where('status', '=', 'pending')
+          .where('expires_at', '>', now)
+          .returning('id')
+          .executeTakeFirst();
+        if (!res) return false;
+        await insertAuditEvent(
+          trx,
+          meta,
+          {
+            organizationId: row.organization_id,
+            actor: { type: 'user', id: user.id },
+            action: 'invitation.rejected',
+            target: { type: 'invitation', id: row.id },
+          },
+          now,
+        );
+        return true;
+      });
+      if (!done) await explainLossById(row.id);
     },
 
     /** Pending invitations for my (verified) address. */
