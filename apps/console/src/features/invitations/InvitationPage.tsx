@@ -117,6 +117,16 @@ export function InvitationPage() {
     </Stack>
   );
 
+  if (invitation.status === 'pending' && invitation.no_longer_valid)
+    return (
+      <AuthCard title={`Invitation to ${invitation.organization.name}`}>
+        {summary}
+        <Alert color="yellow" variant="light" role="status">
+          This invitation can no longer be accepted: what it offers is no longer available (the
+          person who sent it may have lost the right to give it). Ask for a new invitation.
+        </Alert>
+      </AuthCard>
+    );
   if (invitation.status !== 'pending')
     return (
       <AuthCard title={`Invitation to ${invitation.organization.name}`}>
