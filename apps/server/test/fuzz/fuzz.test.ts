@@ -87,6 +87,8 @@ describe('what the fuzzer counts as a finding', () => {
     expect(judge(answer(200, 'application/json', 'x\n    at f (/a/b.ts:1:2)'), 2_000)).toBe(
       'stack-trace',
     );
+    const escaped = JSON.stringify({ message: 'boom\n    at handler (/app/src/x.ts:10:5)' });
+    expect(judge(answer(200, 'application/json', escaped), 2_000)).toBe('stack-trace');
     expect(judge(answer(200, 'application/json', '{}', 2_500), 2_000)).toBe('slow');
   });
 });

@@ -418,7 +418,8 @@ export function judge(answer: FuzzAnswer, slowMs: number): Finding['reason'] | n
     if (!type.startsWith('application/problem+json') || typeof code !== 'string' || !code)
       return 'not-problem';
   }
-  if (/\n\s+at .+:\d+:\d+/.test(answer.text)) return 'stack-trace';
+  // a stack frame, raw or JSON-escaped ("\\n    at f (/app/x.ts:1:2)")
+  if (/(\n|\\n)\s+at .+:\d+:\d+/.test(answer.text)) return 'stack-trace';
   if (answer.ms > slowMs) return 'slow';
   return null;
 }
