@@ -279,7 +279,10 @@ export const MemberDetail = Member.extend({
 }).meta({ id: 'MemberDetail' });
 /** `GET /v1/organizations/{org}/me`: the caller's own membership, readable by every member. */
 export const MyMembership = MemberDetail.extend({
-  organization: z.object({ id: z.string(), name: z.string() }),
+  organization: z.object({ id: z.string(), name: z.string(), template: z.string() }),
+  permissions_anywhere: z
+    .array(z.string())
+    .describe('every permission held at some scope of the organization (what menus to show)'),
   roles: z
     .array(z.object({ key: z.string(), name: z.string() }))
     .describe('the roles this member holds anywhere in the organization, owner first'),

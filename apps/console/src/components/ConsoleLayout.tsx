@@ -13,14 +13,12 @@ import { useDisclosure } from '@mantine/hooks';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, Outlet, useNavigate, useRouterState } from '@tanstack/react-router';
 import { useEffect } from 'react';
+import { labelFor, NAVIGATION, visible } from '../app/navigation';
 import { api } from '../lib/api';
+import { useCurrentMembership } from '../lib/membership';
+import { organizationsQuery } from '../lib/organizations';
 import { useMe } from '../lib/session';
 import { FormError } from './FormError';
-
-export const organizationsQuery = {
-  queryKey: ['organizations'],
-  queryFn: () => api.organizations.list({ limit: 100 }),
-};
 
 /** The signed-in frame: header with the organization switcher and the user menu, a side menu. */
 export function ConsoleLayout() {
@@ -49,6 +47,7 @@ export function ConsoleLayout() {
   useEffect(() => {
     if (organizations.data && !current && first && switchTo.isIdle) switchTo.mutate(first.id);
   }, [organizations.data, current, first, switchTo]);
+  const { membership, permissions } = useCurrentMembership();
   const user = me.data;
   const initials = user ? `${user.first_name[0] ?? ''}${user.last_name[0] ?? ''}` : '';
 
@@ -100,14 +99,22 @@ export function ConsoleLayout() {
         </Group>
       </AppShell.Header>
       <AppShell.Navbar p="xs" aria-label="Main">
-        <NavLink component={Link} to="/" label="Home" active={path === '/'} onClick={close} />
-        <NavLink
-          component={Link}
-          to="/settings"
-          label="Personal settings"
-          active={path === '/settings'}
-          onClick={close}
-        />
+        {NAVIGATION.filter((entry) =>
+          visible(entry, {
+            permissions,
+            platformAdmin: Boolean(user?.is_platform_admin),
+            inOrganization: Boolean(current),
+          }),
+        ).map((entry) => (
+          <NavLink
+            key={entry.to}
+            component={Link}
+            to={entry.to}
+            label={labelFor(entry, membership?.organization.template)}
+            active={entry.to === '/' ? path === '/' : path.startsWith(entry.to)}
+            onClick={close}
+          />
+        ))}
       </AppShell.Navbar>
       <AppShell.Main>
         <FormError error={switchTo.error} title="The organization was not switched" />

@@ -1,8 +1,8 @@
 import { Badge, Card, Group, Stack, Table, Text, Title } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { useSearch } from '@tanstack/react-router';
-import { organizationsQuery } from '../../components/ConsoleLayout';
 import { formatDateTime } from '../../lib/dates';
+import { organizationsQuery } from '../../lib/organizations';
 import { useMe } from '../../lib/session';
 import { InvitationsSection } from '../me/InvitationsSection';
 

@@ -12,11 +12,11 @@ import {
   TextInput,
   Title,
 } from '@mantine/core';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useMemo, useState } from 'react';
-import { organizationsQuery } from '../../components/ConsoleLayout';
 import { FormError } from '../../components/FormError';
 import { api } from '../../lib/api';
+import { useCurrentMembership } from '../../lib/membership';
 import { fieldErrorsOf } from '../../lib/problems';
 import { COUNTRIES, joinE164, splitE164 } from './countries';
 
@@ -41,13 +41,8 @@ export function ProfileSection({ me }: { me: UserProfile }) {
   const [national, setNational] = useState(initialPhone.national);
   const [timezone, setTimezone] = useState<string | null>(me.timezone);
   const [clientErrors, setClientErrors] = useState<Record<string, string>>({});
-  const organizations = useQuery(organizationsQuery);
-  const current = organizations.data?.data.find((o) => o.current);
-  const membership = useQuery({
-    queryKey: ['my-membership', current?.id],
-    queryFn: () => api.members.mine(current!.id),
-    enabled: Boolean(current),
-  });
+  const { organization: current, membership: myMembership } = useCurrentMembership();
+  const membership = { data: myMembership };
 
   const save = useMutation({
     mutationFn: (body: Record<string, unknown>) => api.me.update(body),

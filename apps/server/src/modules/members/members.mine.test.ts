@@ -48,6 +48,9 @@ describe('my own membership', () => {
     });
     expect(res.body.roles).toEqual([{ key: 'video-developer', name: expect.any(String) }]);
     expect(res.body.roles[0].name).not.toBe('video-developer');
+    // held on the video account only, yet listed: what the console shows menus for
+    expect(res.body.permissions_anywhere.some((p: string) => p.startsWith('video.'))).toBe(true);
+    expect(res.body.permissions_anywhere).not.toContain('members:read');
   });
 
   it('names the owner first for the owner', async () => {
@@ -55,6 +58,8 @@ describe('my own membership', () => {
     expect(res.status).toBe(200);
     expect(res.body.roles[0]).toEqual({ key: 'owner', name: 'Owner' });
     expect(res.body.is_owner).toBe(true);
+    expect(res.body.permissions_anywhere).toContain('members:read');
+    expect(res.body.organization.template).toBe('media');
   });
 
   it('answers a non-member 404, as every organization route does', async () => {

@@ -668,7 +668,22 @@ export function createMemberService(rt: Runtime, access: AccessService) {
       const keys = [...new Set(detail.grants.map((g) => g.role).filter((k) => k !== null))];
       const roles = keys.map((key) => ({ key, name: facts.roles.roles.get(key)?.name ?? key }));
       if (detail.is_owner) roles.unshift({ key: 'owner', name: 'Owner' });
-      return { ...detail, organization: { id: orgId, name: facts.org.name }, roles };
+      // What the member holds somewhere in the organization (at its scope, an account or a
+      // resource): what a console shows menus for. Each act is still judged at its own scope.
+      const anywhere = new Set<string>(detail.is_owner ? access.catalog.all : []);
+      const held = await grantsOf(db, orgId, userId);
+      for (const g of held) {
+        const patterns = g.role
+          ? (facts.roles.roles.get(g.role)?.permissions ?? [])
+          : (g.permissions ?? []);
+        for (const p of expandPatterns(access.catalog, [...patterns])) anywhere.add(p);
+      }
+      return {
+        ...detail,
+        organization: { id: orgId, name: facts.org.name, template: facts.org.template },
+        roles,
+        permissions_anywhere: [...anywhere].sort(),
+      };
     },
 
     /**
