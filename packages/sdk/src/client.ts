@@ -556,6 +556,11 @@ export function createGatehouseClient(options: GatehouseClientOptions) {
       /** Name, email, timezone of a user this organization manages alone. */
       update: (orgId: string, userId: string, input: T.UpdateMemberInput) =>
         patch<T.MemberDetail>(member(orgId, userId), input),
+      /** The member's login type: sign-in methods accepted here (null: any the organization allows). */
+      setLoginMethods: (orgId: string, userId: string, loginMethods: string[] | null) =>
+        put<T.MemberDetail>(`${member(orgId, userId)}/login-methods`, {
+          login_methods: loginMethods,
+        }),
       /** Removes a member (or leaves, for yourself). */
       remove: (orgId: string, userId: string) => del<void>(member(orgId, userId)),
       suspend: (orgId: string, userId: string) => post<void>(`${member(orgId, userId)}/suspend`),
