@@ -259,6 +259,8 @@ export const Member = z
     joined_at: IsoDateTime,
     invited_by: z.string().nullable(),
     grants: z.array(GrantView),
+    /** the member's login type (null: any method the organization allows) */
+    login_methods: z.array(z.string()).nullable(),
   })
   .meta({ id: 'Member' });
 export const MemberDetail = Member.extend({
@@ -298,6 +300,9 @@ export const MembersQuery = z.object({
     .optional()
     .describe('members holding a grant on this account (or its resources)'),
   status: z.enum(['active', 'suspended']).optional(),
+  login_method: LoginMethod.optional().describe(
+    "members whose login type names this sign-in method (members left to the organization's methods are not matched)",
+  ),
   sort: z.enum(['name', 'email', 'joined']).default('name'),
   order: z.enum(['asc', 'desc']).default('asc'),
 });

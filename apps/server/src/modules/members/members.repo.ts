@@ -18,6 +18,8 @@ export interface MemberQuery {
    */
   within?: { accounts: string[]; scopes: string[] };
   status?: 'active' | 'suspended';
+  /** members whose login type (a JSON array on the membership) names this method */
+  loginMethod?: string;
   sort: 'name' | 'email' | 'joined';
   order: 'asc' | 'desc';
   limit: number;
@@ -47,12 +49,19 @@ export function listMembers(db: Executor, dialect: Dialect, orgId: string, q: Me
       'memberships.joined_at',
       'memberships.sort_name',
       'memberships.email',
+      'memberships.login_methods',
       'users.first_name',
       'users.last_name',
       'users.status as user_status',
     ])
     .where('memberships.organization_id', '=', orgId);
   if (q.status) query = query.where('memberships.status', '=', q.status);
+  if (q.loginMethod)
+    // The array holds validated method names (no quotes or wildcards), so the quoted name is an
+    // exact element match; a walk filter like status, fine for keyset pages.
+    query = query.where(
+      sql<boolean>`memberships.login_methods like ${`%${escapeLike(JSON.stringify(q.loginMethod))}%`} escape '\\'`,
+    );
   if (q.search) {
     const term = q.search.toLowerCase();
     if ([...term].length >= 3) {

@@ -575,6 +575,7 @@ export function createMemberService(rt: Runtime, access: AccessService) {
         role?: string;
         account?: string;
         status?: 'active' | 'suspended';
+        login_method?: string;
         sort: 'name' | 'email' | 'joined';
         order: 'asc' | 'desc';
       },
@@ -593,6 +594,7 @@ export function createMemberService(rt: Runtime, access: AccessService) {
         ...query,
         within,
         search: query.search || undefined,
+        loginMethod: query.login_method,
         after: query.cursor ? decodeCursor(query.cursor, query.sort) : undefined,
       });
       const page = rows.slice(0, query.limit);
@@ -621,6 +623,7 @@ export function createMemberService(rt: Runtime, access: AccessService) {
           joined_at: toIso(r.joined_at),
           invited_by: r.invited_by,
           grants: (byUser.get(r.user_id) ?? []).map(toGrantView),
+          login_methods: r.login_methods ? (JSON.parse(r.login_methods) as string[]) : null,
         })),
         next_cursor:
           rows.length > query.limit && last
