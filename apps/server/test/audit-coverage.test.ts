@@ -797,6 +797,21 @@ const CASES: Record<string, Case> = {
       token: (await theAdmin()).accessToken,
     };
   },
+  'POST /v1/admin/users/{userId}/mfa/reset': async () => {
+    const { user } = await withTotp();
+    // A fresh sign-in: the reset needs a recent proof (step-up), whatever the clock did before.
+    const fresh = await theAdmin();
+    const again = await ctx.login(fresh.email, fresh.password);
+    return { url: `/v1/admin/users/${user.userId}/mfa/reset`, token: again.accessToken };
+  },
+  'DELETE /v1/admin/users/{userId}/sessions/{sessionId}': async () => {
+    const user = await ctx.signUp();
+    return {
+      url: `/v1/admin/users/${user.userId}/sessions/${user.sessionId}`,
+      token: (await theAdmin()).accessToken,
+      status: 204,
+    };
+  },
 };
 
 const MUTATING = ['post', 'put', 'patch', 'delete'];

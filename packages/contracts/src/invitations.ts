@@ -155,3 +155,10 @@ export const AdminUser = z
     organizations: z.number().int(),
   })
   .meta({ id: 'AdminUser' });
+/** What a platform admin's reset of a user's second factors removed (issue 12, item 9). */
+export const AdminMfaReset = z
+  .object({
+    factors_removed: z.number().int(),
+    recovery_codes_removed: z.number().int(),
+  })
+  .meta({ id: 'AdminMfaReset' });

@@ -647,6 +647,9 @@ export function createGatehouseClient(options: GatehouseClientOptions) {
       /** Recomputes the hash chain and reports the first broken link. */
       verify: (orgId: string) =>
         get<T.AuditVerifyResult>(path`/v1/organizations/${orgId}/audit-logs/verify`),
+      /** The chain's newest event, and the same signed (a checkpoint to keep elsewhere). */
+      head: (orgId: string) =>
+        get<T.AuditHead>(path`/v1/organizations/${orgId}/audit-logs/head`),
       /** Every matching event, oldest first (the NDJSON export, parsed). */
       async export(
         orgId: string,
@@ -711,6 +714,13 @@ export function createGatehouseClient(options: GatehouseClientOptions) {
           post<T.AdminUser>(path`/v1/admin/users/${userId}/reactivate`),
         deactivate: (userId: string) =>
           post<T.AdminUser>(path`/v1/admin/users/${userId}/deactivate`),
+        /** Removes every second factor and recovery code of the user (step-up); mails the user. */
+        resetMfa: (userId: string) =>
+          post<T.AdminMfaReset>(path`/v1/admin/users/${userId}/mfa/reset`),
+        sessions: (userId: string, query?: T.PageQuery) =>
+          get<T.Page<T.Session>>(path`/v1/admin/users/${userId}/sessions`, query),
+        revokeSession: (userId: string, sessionId: string) =>
+          del<void>(path`/v1/admin/users/${userId}/sessions/${sessionId}`),
       },
     },
 

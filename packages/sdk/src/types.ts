@@ -105,6 +105,7 @@ export type MyInvitation = Out<typeof C.MyInvitation>;
 export type CreateCustomerInput = In<typeof C.CreateCustomerBody>;
 export type AdminListQuery = Query<typeof C.AdminListQuery>;
 export type AdminUser = Out<typeof C.AdminUser>;
+export type AdminMfaReset = Out<typeof C.AdminMfaReset>;
 /**
  * An organization as platform admins see it. The server declares this one inline
  * (`Organization.extend({ members })` in admin.routes.ts), not in the contracts.
@@ -121,6 +122,7 @@ export type ApiAccessCheckResult = Out<typeof C.ApiAccessCheckResult>;
 export type AuditEvent = Out<typeof C.AuditEvent>;
 export type AuditQuery = Query<typeof C.AuditQuery>;
 export type AuditVerifyResult = Out<typeof C.AuditVerifyResult>;
+export type AuditHead = Out<typeof C.AuditHead>;
 
 // second factors, step-up, provider sign-in
 export type MfaStatus = Out<typeof C.MfaStatus>;

@@ -1,9 +1,12 @@
 import {
   AdminListQuery,
+  AdminMfaReset,
   AdminUser,
   CreateCustomerBody,
   Organization,
+  PageQuery,
   page,
+  SessionView,
 } from '@gatehouse/contracts';
 import { z } from 'zod';
 import { requestMeta, userOf } from '../../http/context';
@@ -20,6 +23,7 @@ const Segment = z
   .refine((s) => !s.includes('\u0000'), 'must not contain NUL characters');
 const CustomerParams = z.object({ orgId: Segment });
 const UserParams = z.object({ userId: Segment });
+const UserSessionParams = z.object({ userId: Segment, sessionId: Segment });
 
 /** Platform administrators only (`config.platformAdmin`, enforced by the hook in app.ts). */
 export function adminRoutes(app: App, { admin }: { admin: AdminService }) {
@@ -126,4 +130,57 @@ export function adminRoutes(app: App, { admin }: { admin: AdminService }) {
       async (req) => admin.setUserStatus(userOf(req), req.params.userId, status, requestMeta(req)),
     );
   }
+
+  app.post(
+    '/v1/admin/users/:userId/mfa/reset',
+    {
+      schema: {
+        tags,
+        summary:
+          "Reset a user's second factors: removes every factor and recovery code, mails the user; sessions keep working (step-up)",
+        params: UserParams,
+        response: { 200: AdminMfaReset },
+      },
+      config: { ...config, stepUp: true },
+    },
+    async (req) => admin.resetMfa(userOf(req), req.params.userId, requestMeta(req)),
+  );
+
+  app.get(
+    '/v1/admin/users/:userId/sessions',
+    {
+      schema: {
+        tags,
+        summary: "A user's active sessions, newest first",
+        params: UserParams,
+        querystring: PageQuery,
+        response: { 200: page(SessionView) },
+      },
+      config,
+    },
+    async (req) =>
+      admin.listUserSessions(userOf(req), req.params.userId, req.query.limit, req.query.cursor),
+  );
+
+  app.delete(
+    '/v1/admin/users/:userId/sessions/:sessionId',
+    {
+      schema: {
+        tags,
+        summary: "Revoke one of a user's sessions: refused on its next request",
+        params: UserSessionParams,
+        response: { 204: z.null().describe('done') },
+      },
+      config,
+    },
+    async (req, reply) => {
+      await admin.revokeUserSession(
+        userOf(req),
+        req.params.userId,
+        req.params.sessionId,
+        requestMeta(req),
+      );
+      return reply.code(204).send(null);
+    },
+  );
 }

@@ -20,6 +20,7 @@ import {
   sortName,
 } from '../organizations/organizations.repo';
 import { slugify } from '../organizations/organizations.service';
+import * as sessionsRepo from '../sessions/sessions.repo';
 import type { SessionService } from '../sessions/sessions.service';
 import { insertUser, type UserRow } from '../users/users.repo';
 
@@ -376,6 +377,110 @@ export function createAdminService(rt: Runtime, access: AccessService, sessions:
         .where('user_id', '=', userId)
         .executeTakeFirstOrThrow();
       return toAdminUser(user, Number(memberships.n));
+    },
+
+    /**
+     * A support desk's answer to "I lost my phone": removes every second factor and recovery
+     * code of the user in one transaction, audited, and mails the user (a reset they did not
+     * ask for must not go unnoticed). Their sessions keep working; the next sign-in asks for the
+     * password alone (or for enrolment, where an organization requires a second factor).
+     * An admin's own factors are managed in Personal settings, where removing one needs a factor.
+     * @see issue 12, item 9
+     */
+    async resetMfa(actor: UserPrincipal, userId: string, meta: RequestMeta) {
+      if (userId === actor.userId)
+        throw new AppError('forbidden', 'Manage your own second factors in your personal settings');
+      const now = clock.now();
+      const result = await db.transaction().execute(async (trx) => {
+        const user = await trx
+          .selectFrom('users')
+          .select(['id', 'email', 'first_name', 'timezone'])
+          .where('id', '=', userId)
+          .executeTakeFirst();
+        assertThat(user, 'not_found', 'No such user');
+        const factors = await trx
+          .deleteFrom('mfa_factors')
+          .where('user_id', '=', userId)
+          .returning(['id', 'type', 'confirmed_at'])
+          .execute();
+        const codes = await trx
+          .deleteFrom('recovery_codes')
+          .where('user_id', '=', userId)
+          .returning('user_id')
+          .execute();
+        const confirmed = factors.filter((f) => f.confirmed_at !== null);
+        if (confirmed.length > 0 || codes.length > 0)
+          await enqueueEmail(
+            trx,
+            mails.securityChanged(
+              user.email,
+              user.first_name,
+              'A Gatehouse administrator removed all second factors (authenticator apps, phone numbers) and recovery codes from your account, as asked of the support desk. You now sign in with your password alone; set up a second factor again in your personal settings.',
+              now,
+              user.timezone,
+            ),
+            now,
+          );
+        await audit(
+          trx,
+          meta,
+          actor,
+          null,
+          'user.mfa_reset',
+          { type: 'user', id: userId },
+          {
+            factors_removed: factors.map((f) => ({ id: f.id, type: f.type })),
+            recovery_codes_removed: codes.length,
+          },
+        );
+        return { factors_removed: confirmed.length, recovery_codes_removed: codes.length };
+      });
+      bus.publish(`user:${userId}`);
+      rt.notifyOutbox();
+      return result;
+    },
+
+    /** A user's active sessions, newest first, as they see them in their own settings. */
+    async listUserSessions(actor: UserPrincipal, userId: string, limit: number, cursor?: string) {
+      const user = await db
+        .selectFrom('users')
+        .select('id')
+        .where('id', '=', userId)
+        .executeTakeFirst();
+      assertThat(user, 'not_found', 'No such user');
+      return sessions.list(userId, actor.sessionId, limit, cursor);
+    },
+
+    /**
+     * Revokes one session of a user: refused on its next request (the revocation is published
+     * to every cache). Another user's session id, or one already revoked, is a 404.
+     */
+    async revokeUserSession(
+      actor: UserPrincipal,
+      userId: string,
+      sessionId: string,
+      meta: RequestMeta,
+    ) {
+      const now = clock.now();
+      const done = await db.transaction().execute(async (trx) => {
+        const session = await sessionsRepo.findSessionById(trx, sessionId);
+        if (!session || session.user_id !== userId || session.revoked_at !== null) return false;
+        // The guarded UPDATE decides: of two simultaneous revocations only one is audited.
+        if (!(await sessionsRepo.revokeSession(trx, sessionId, 'revoked_by_platform_admin', now)))
+          return false;
+        await audit(
+          trx,
+          meta,
+          actor,
+          null,
+          'session.revoked',
+          { type: 'session', id: sessionId },
+          { reason: 'revoked_by_platform_admin', user_id: userId },
+        );
+        return true;
+      });
+      if (!done) throw new AppError('not_found', 'No such session');
+      sessions.publishRevoked([sessionId]);
     },
   };
 }
