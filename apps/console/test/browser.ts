@@ -135,9 +135,14 @@ const SHOTS_DIR = process.env.UPDATE_SCREENSHOTS
   ? path.resolve(import.meta.dirname, '../../../docs/screenshots')
   : fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-shots-'));
 
-export async function screenshot(page: Page, name: string) {
+export async function screenshot(page: Page, name: string, options: { fullPage?: boolean } = {}) {
   fs.mkdirSync(SHOTS_DIR, { recursive: true });
-  await page.screenshot({ path: path.join(SHOTS_DIR, `${name}.png`), fullPage: true });
+  // The viewport, as a person sees it (a full-page capture draws the console's fixed header and
+  // dialogs' overlays in the middle of the picture); scroll to what matters first.
+  await page.screenshot({
+    path: path.join(SHOTS_DIR, `${name}.png`),
+    fullPage: options.fullPage ?? false,
+  });
 }
 
 const axeSource = fs.readFileSync(

@@ -110,6 +110,7 @@ describe('personal settings', () => {
     await page.getByRole('button', { name: 'Set up an authenticator app' }).click();
     secret = (await page.getByTestId('totp-secret').textContent())!.trim();
     await expect.poll(() => page.getByRole('img', { name: /QR code/ }).count()).toBe(1);
+    await page.getByRole('img', { name: /QR code/ }).scrollIntoViewIfNeeded();
     await screenshot(page, 'totp-setup');
     expect(await seriousA11yViolations(page)).toEqual([]);
     await page.getByLabel('Code from the app, digit 1 of 6').fill(await freshTotp(secret));
@@ -117,6 +118,7 @@ describe('personal settings', () => {
     expect(
       await page.getByRole('list', { name: 'Recovery codes' }).getByRole('listitem').count(),
     ).toBe(10);
+    await page.getByText('Save your recovery codes now').scrollIntoViewIfNeeded();
     await screenshot(page, 'recovery-codes');
     await page.getByRole('button', { name: 'I saved them' }).click();
     await expect.poll(() => page.getByText('Authenticator app', { exact: true }).count()).toBe(1);
@@ -149,6 +151,7 @@ describe('personal settings', () => {
     await page.goto('/settings');
     const table = page.getByRole('table', { name: 'Sessions' });
     await expect.poll(() => table.getByRole('row').count()).toBeGreaterThanOrEqual(3);
+    await table.scrollIntoViewIfNeeded();
     await screenshot(page, 'sessions');
     await table
       .getByRole('button', { name: /^Sign out/ })

@@ -13,6 +13,8 @@ export function NewPasswordFields(props: {
   error: unknown;
   errorTitle: string;
   onSubmit: (password: string) => void;
+  /** in a settings card the button keeps its own width, as the other Save buttons do */
+  compact?: boolean;
 }) {
   const form = useForm<NewPasswordValues>({
     resolver: zodResolver(NewPasswordForm),
@@ -54,7 +56,7 @@ export function NewPasswordFields(props: {
           error={form.formState.errors.confirm?.message}
         />
         <FormError error={props.error} title={props.errorTitle} />
-        <Button type="submit" loading={props.pending}>
+        <Button type="submit" loading={props.pending} w={props.compact ? 'fit-content' : undefined}>
           {props.submitLabel}
         </Button>
       </Stack>

@@ -47,6 +47,7 @@ export function PasswordSection({ me }: { me: UserProfile }) {
           key={round}
           email={me.email}
           submitLabel="Save"
+          compact
           pending={change.isPending}
           error={change.error}
           errorTitle="Your password was not changed"

@@ -16,6 +16,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useMemo, useState } from 'react';
 import { FormError } from '../../components/FormError';
 import { api } from '../../lib/api';
+import { setUserTimeZone } from '../../lib/dates';
 import { useCurrentMembership } from '../../lib/membership';
 import { fieldErrorsOf } from '../../lib/problems';
 import { COUNTRIES, joinE164, splitE164 } from './countries';
@@ -46,7 +47,12 @@ export function ProfileSection({ me }: { me: UserProfile }) {
 
   const save = useMutation({
     mutationFn: (body: Record<string, unknown>) => api.me.update(body),
-    onSuccess: (profile) => queryClient.setQueryData(['me'], profile),
+    onSuccess: async (profile) => {
+      // Dates everywhere follow the zone just chosen: re-render what shows them.
+      setUserTimeZone(profile.timezone);
+      queryClient.setQueryData(['me'], profile);
+      await queryClient.invalidateQueries({ predicate: (q) => q.queryKey[0] !== 'me' });
+    },
   });
   const submit = () => {
     const body = {
