@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
+import type { Dialect } from '../../db/dialect';
 import type { AccountsTable, DB, ResourcesTable } from '../../db/schema';
 
 type Executor = Kysely<DB> | Transaction<DB>;
@@ -39,6 +40,26 @@ export const deleteAccount = (db: Executor, orgId: string, accountId: string) =>
     .deleteFrom('accounts')
     .where('organization_id', '=', orgId)
     .where('id', '=', accountId)
+    .executeTakeFirst();
+
+/**
+ * The account, locked against a concurrent delete until the transaction ends (PostgreSQL
+ * FOR SHARE): a row about to reference it then either sees it committed-deleted (no row) or
+ * keeps it alive until the insert commits, never fails on the foreign key. SQLite has a single
+ * writer; its transactions are already serialised.
+ */
+export const findAccountForShare = (
+  db: Executor,
+  orgId: string,
+  accountId: string,
+  dialect: Dialect,
+) =>
+  db
+    .selectFrom('accounts')
+    .selectAll()
+    .where('organization_id', '=', orgId)
+    .where('id', '=', accountId)
+    .$if(dialect === 'postgres', (q) => q.forShare())
     .executeTakeFirst();
 
 export const insertResource = (db: Executor, row: ResourcesTable) =>

@@ -239,7 +239,9 @@ export function createAccountService(rt: Runtime, access: AccessService) {
         // the organization or a resource: without this lookup, `.../accounts/{org or res id}/
         // resources` reached the insert and failed on the foreign key with a 500
         // (accounts.input.test.ts).
-        const account = await repo.findAccount(trx, orgId, accountId);
+        // Locked (FOR SHARE on PostgreSQL): an account deleted concurrently is a 404, not a
+        // foreign-key 500 at the insert (fuzz finding F5).
+        const account = await repo.findAccountForShare(trx, orgId, accountId, rt.dialect);
         assertThat(account, 'not_found', 'No such account');
         if (row.parent_id) {
           const parent = await repo.findResource(trx, orgId, accountId, row.parent_id);
