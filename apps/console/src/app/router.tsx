@@ -111,6 +111,23 @@ const settings = createRoute({
   component: page(() => import('../features/me/SettingsPage'), 'SettingsPage'),
 });
 
+// The member detail ("User console") and the organization's sent invitations; `/members` is
+// the list. A static segment wins over `$userId`, so `/members/invitations` is never a user id.
+const memberInvitations = createRoute({
+  getParentRoute: () => signedIn,
+  path: '/members/invitations',
+  validateSearch: stringSearch,
+  component: page(
+    () => import('../features/members/detail/SentInvitationsPage'),
+    'SentInvitationsPage',
+  ),
+});
+const memberDetail = createRoute({
+  getParentRoute: () => signedIn,
+  path: '/members/$userId',
+  component: page(() => import('../features/members/detail/MemberDetailPage'), 'MemberDetailPage'),
+});
+
 const routeTree = root.addChildren([
   signIn,
   signInCallback,
@@ -121,7 +138,7 @@ const routeTree = root.addChildren([
   linkInvalid,
   invitation,
   setup,
-  signedIn.addChildren([home, settings]),
+  signedIn.addChildren([home, settings, memberInvitations, memberDetail]),
 ]);
 
 export function createConsoleRouter(queryClient: QueryClient) {
