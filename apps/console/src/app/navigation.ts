@@ -20,6 +20,8 @@ export interface NavEntry {
 export const NAVIGATION: NavEntry[] = [
   { to: '/', label: 'Home' },
   { to: '/settings', label: 'Personal settings' },
+  { to: '/admin/customers', label: 'Customers (platform)', platformAdmin: true },
+  { to: '/admin/users', label: 'Users (platform)', platformAdmin: true },
 ];
 
 export function labelFor(entry: NavEntry, template: string | undefined): string {

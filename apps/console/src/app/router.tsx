@@ -128,6 +128,18 @@ const memberDetail = createRoute({
   component: page(() => import('../features/members/detail/MemberDetailPage'), 'MemberDetailPage'),
 });
 
+// The platform admin console: its pages refuse in words anyone who is not a platform admin.
+const adminCustomers = createRoute({
+  getParentRoute: () => signedIn,
+  path: '/admin/customers',
+  component: page(() => import('../features/admin/CustomersPage'), 'CustomersPage'),
+});
+const adminUsers = createRoute({
+  getParentRoute: () => signedIn,
+  path: '/admin/users',
+  component: page(() => import('../features/admin/UsersPage'), 'UsersPage'),
+});
+
 const routeTree = root.addChildren([
   signIn,
   signInCallback,
@@ -138,7 +150,14 @@ const routeTree = root.addChildren([
   linkInvalid,
   invitation,
   setup,
-  signedIn.addChildren([home, settings, memberInvitations, memberDetail]),
+  signedIn.addChildren([
+    home,
+    settings,
+    adminCustomers,
+    adminUsers,
+    memberInvitations,
+    memberDetail,
+  ]),
 ]);
 
 export function createConsoleRouter(queryClient: QueryClient) {
