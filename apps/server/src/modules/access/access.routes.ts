@@ -49,8 +49,8 @@ const idOf = (p: Principal) => (p.kind === 'user' ? p.userId : p.keyId);
 
 /**
  * The authorization API the platform's services call on every request, with a user's access
- * token or an API key. Asking about another subject (a user or a key) needs `members:read` in
- * the organization that owns the scope.
+ * token or an API key. Asking about another user needs `members:read` at the scope asked about
+ * (held there or above it); about another API key, `members:read` in its organization.
  */
 export function accessRoutes(
   app: App,
@@ -70,14 +70,19 @@ export function accessRoutes(
     caller: Principal,
     subject: string | undefined,
     orgId: string,
+    scope: string = orgId,
   ): Promise<string | KeyPrincipal | null> {
     if (subject === undefined || subject === idOf(caller))
       return caller.kind === 'user' ? caller.userId : caller;
     if (!(await isMemberOf(caller, orgId))) return null;
-    if (!(await access.holds(caller, orgId, 'members:read', orgId))) {
+    // About a user: members:read at the scope asked about (an account admin tests the members
+    // of its account, as it reads their permissions there — issue 12 #4). About an API key,
+    // an organization-wide object: members:read in the organization.
+    const at = subject.startsWith('usr_') ? scope : orgId;
+    if (!(await access.holds(caller, orgId, 'members:read', at))) {
       throw new AppError(
         'forbidden',
-        "Asking about another subject needs members:read in the scope's organization",
+        'Asking about another subject needs members:read at the scope asked about',
       );
     }
     return subject.startsWith('usr_') ? subject : await apiKeys.principalById(orgId, subject);
@@ -91,7 +96,7 @@ export function accessRoutes(
   ) {
     const chain = await access.resolveScope(scope);
     if (!chain) return NO_ACCESS;
-    const who = await subjectFor(caller, subject, chain.organizationId);
+    const who = await subjectFor(caller, subject, chain.organizationId, scope);
     if (who === null) return NO_ACCESS;
     const { decision } = await access.check(chain.organizationId, who, permission, scope);
     if (!decision.allowed && decision.reason.kind === 'not_member') return NO_ACCESS;

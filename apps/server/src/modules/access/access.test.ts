@@ -191,6 +191,36 @@ describe('POST /v1/authz/check: tenants and subjects', () => {
     expect(outsider.body).toEqual(NO_ACCESS);
   });
 
+  // @see issue 12 #4: the console's "test permission" box, used by an account's admin.
+  it('lets a member holding members:read at the scope (not above it) ask about another member there', async () => {
+    const org = (await createOrg(ctx, owner, 'accounts')).id;
+    const a = (await createAccount(ctx, owner, org, 'video', 'A')).id;
+    const b = (await createAccount(ctx, owner, org, 'video', 'B')).id;
+    const room = (await createResource(ctx, owner, org, a, 'collection')).id;
+    const admin = await addMember(ctx, owner, org, [{ role: 'admin', scope: a }]);
+    const viewer = await addMember(ctx, owner, org, [
+      { role: 'viewer', scope: a },
+      { role: 'viewer', scope: b },
+    ]);
+    const ask = (who: SignedIn, subject: string, scope: string) =>
+      checkAs(who, { subject, permission: 'accounts:read', scope });
+    const atA = await ask(admin, viewer.userId, a);
+    expect(atA.status).toBe(200);
+    expect(atA.body).toEqual({
+      allowed: true,
+      reason: { kind: 'grant', role: 'viewer', scope: a },
+    });
+    // below its account too: members:read is inherited by the account's resources
+    expect((await ask(admin, viewer.userId, room)).body.allowed).toBe(true);
+    // not at another account, nor at the organization, where it holds no members:read
+    expectProblem(await ask(admin, viewer.userId, b), 403, 'forbidden');
+    expectProblem(await ask(admin, viewer.userId, org), 403, 'forbidden');
+    // a member with no grant there asks only about itself
+    const plain = await addMember(ctx, owner, org, []);
+    expectProblem(await ask(plain, viewer.userId, a), 403, 'forbidden');
+    expect((await ask(plain, plain.userId, a)).body.allowed).toBe(false);
+  });
+
   it('answers 400 to malformed requests, never 500', async () => {
     for (const body of [
       {},
