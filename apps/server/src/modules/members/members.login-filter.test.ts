@@ -70,8 +70,8 @@ describe('members list: login method filter', () => {
   it("shows each member's login type in the list (null: the organization's methods)", async () => {
     const all = await list('limit=100');
     const byId = new Map(all.data.map((m) => [m.user_id, m.login_methods]));
-    expect(byId.get(ids.google)).toEqual(['google']);
-    expect(byId.get(ids.any)).toBeNull();
+    expect(byId.get(ids.google!)).toEqual(['google']);
+    expect(byId.get(ids.any!)).toBeNull();
     expect(byId.get(owner.userId)).toBeNull();
   });
 
