@@ -19,6 +19,22 @@ export interface NavEntry {
 
 export const NAVIGATION: NavEntry[] = [
   { to: '/', label: 'Home' },
+  {
+    to: '/members',
+    label: 'Members',
+    // The source documents' words: media "Manage Users" (under Organization), accounts "Users
+    // and Accounts" (under Account Settings), team "Users", permissions "Members", reseller
+    // "User Management" (users associated with customers, accounts and rooms).
+    labels: {
+      media: 'Manage Users',
+      accounts: 'Users and Accounts',
+      team: 'Users',
+      permissions: 'Members',
+      reseller: 'User Management',
+    },
+    permission: 'members:read',
+    inOrganization: true,
+  },
   { to: '/settings', label: 'Personal settings' },
   { to: '/admin/customers', label: 'Customers (platform)', platformAdmin: true },
   { to: '/admin/users', label: 'Users (platform)', platformAdmin: true },

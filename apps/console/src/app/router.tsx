@@ -111,6 +111,13 @@ const settings = createRoute({
   component: page(() => import('../features/me/SettingsPage'), 'SettingsPage'),
 });
 
+const members = createRoute({
+  getParentRoute: () => signedIn,
+  path: '/members',
+  validateSearch: stringSearch,
+  component: page(() => import('../features/members/MembersPage'), 'MembersPage'),
+});
+
 // The member detail ("User console") and the organization's sent invitations; `/members` is
 // the list. A static segment wins over `$userId`, so `/members/invitations` is never a user id.
 const memberInvitations = createRoute({
@@ -155,6 +162,7 @@ const routeTree = root.addChildren([
     settings,
     adminCustomers,
     adminUsers,
+    members,
     memberInvitations,
     memberDetail,
   ]),
