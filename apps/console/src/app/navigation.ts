@@ -38,6 +38,14 @@ export const NAVIGATION: NavEntry[] = [
   { to: '/settings', label: 'Personal settings' },
   { to: '/admin/customers', label: 'Customers (platform)', platformAdmin: true },
   { to: '/admin/users', label: 'Users (platform)', platformAdmin: true },
+  { to: '/roles', label: 'Roles', permission: 'roles:read', inOrganization: true },
+  {
+    to: '/accounts',
+    label: 'Accounts',
+    labels: { team: 'Projects', permissions: 'Projects' },
+    permission: 'accounts:read',
+    inOrganization: true,
+  },
 ];
 
 export function labelFor(entry: NavEntry, template: string | undefined): string {

@@ -118,6 +118,17 @@ const members = createRoute({
   component: page(() => import('../features/members/MembersPage'), 'MembersPage'),
 });
 
+const roles = createRoute({
+  getParentRoute: () => signedIn,
+  path: '/roles',
+  component: page(() => import('../features/roles/RolesPage'), 'RolesPage'),
+});
+const accounts = createRoute({
+  getParentRoute: () => signedIn,
+  path: '/accounts',
+  component: page(() => import('../features/accounts/AccountsPage'), 'AccountsPage'),
+});
+
 // The member detail ("User console") and the organization's sent invitations; `/members` is
 // the list. A static segment wins over `$userId`, so `/members/invitations` is never a user id.
 const memberInvitations = createRoute({
@@ -162,6 +173,8 @@ const routeTree = root.addChildren([
     settings,
     adminCustomers,
     adminUsers,
+    roles,
+    accounts,
     members,
     memberInvitations,
     memberDetail,
