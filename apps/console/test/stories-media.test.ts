@@ -16,6 +16,9 @@ import {
  * video-developer with login type Google to a video collection, edits the role, deletes the
  * user. Each address is validated on its own; an admin (who may not add users) is not offered it.
  */
+/** The browser and server share two cores with other suites: wait longer than poll's 1 s default. */
+const poll = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 15_000 });
+
 let world: ConsoleWorld;
 let owner: SignedIn;
 let orgId: string;
@@ -59,8 +62,8 @@ describe('media: the owner manages users', () => {
     await signIn(page, owner.email, owner.password);
     await page.goto('/members?invite=1');
     const dialog = page.getByRole('dialog', { name: 'Add user' });
-    await expect.poll(() => dialog.count()).toBe(1);
-    await expect.poll(() => field(page, 'Email addresses').count()).toBe(1);
+    await poll(() => dialog.count()).toBe(1);
+    await poll(() => field(page, 'Email addresses').count()).toBe(1);
 
     // Each address is judged on its own before anything is sent.
     const email = uniqueEmail('video-dev');
@@ -73,17 +76,12 @@ describe('media: the owner manages users', () => {
     await dialog.getByRole('combobox', { name: 'Login type' }).click();
     await page.getByRole('option', { name: 'Google', exact: true }).click();
     await dialog.getByRole('button', { name: 'Add user' }).click();
-    await expect
-      .poll(() => page.getByText('1 of 2 addresses is not valid; correct or remove it.').count())
-      .toBe(1);
-    await expect
-      .poll(() =>
-        page
-          .getByRole('table', { name: 'Addresses not valid' })
-          .getByText('not-an-address')
-          .count(),
-      )
-      .toBe(1);
+    await poll(() =>
+      page.getByText('1 of 2 addresses is not valid; correct or remove it.').count(),
+    ).toBe(1);
+    await poll(() =>
+      page.getByRole('table', { name: 'Addresses not valid' }).getByText('not-an-address').count(),
+    ).toBe(1);
     await screenshot(page, 'invite-dialog');
     expect(await seriousA11yViolations(page)).toEqual([]);
     expect(await formsWithPasswordByGet(page)).toBe(0);
@@ -91,8 +89,8 @@ describe('media: the owner manages users', () => {
     await field(page, 'Email addresses').fill(email);
     await dialog.getByRole('button', { name: 'Add user' }).click();
     const results = page.getByRole('table', { name: 'Result per address' });
-    await expect.poll(() => results.getByText(email).count()).toBe(1);
-    await expect.poll(() => results.getByText(/Added/).count()).toBe(1);
+    await poll(() => results.getByText(email).count()).toBe(1);
+    await poll(() => results.getByText(/Added/).count()).toBe(1);
 
     const found = await api('GET', `/v1/organizations/${orgId}/members?search=${email}`);
     const userId = found.body.data[0]?.user_id as string;
@@ -104,37 +102,31 @@ describe('media: the owner manages users', () => {
       managed_by_organization: true,
     });
     await page.getByRole('button', { name: 'Done' }).click();
-    await expect.poll(() => dialog.count()).toBe(0);
+    await poll(() => dialog.count()).toBe(0);
 
     // The user console: who, when, what; edit the role.
     await page.goto(`/members/${userId}`);
-    await expect.poll(() => page.getByText(userId, { exact: true }).count()).toBe(1);
-    await expect.poll(() => page.getByText('Google.', { exact: false }).count()).toBeGreaterThan(0);
-    await expect
-      .poll(() =>
-        page
-          .getByRole('table', { name: 'Grants' })
-          .getByText(/Trailers/)
-          .count(),
-      )
-      .toBe(1);
+    await poll(() => page.getByText(userId, { exact: true }).count()).toBe(1);
+    await poll(() => page.getByText('Google.', { exact: false }).count()).toBeGreaterThan(0);
+    await poll(() =>
+      page
+        .getByRole('table', { name: 'Grants' })
+        .getByText(/Trailers/)
+        .count(),
+    ).toBe(1);
     await page.getByRole('combobox', { name: /Role on Trailers/ }).click();
     await page.getByRole('option', { name: 'Video admin', exact: true }).click();
-    await expect.poll(() => page.getByText('Roles saved.').count()).toBe(1);
-    await expect
-      .poll(
-        async () => (await api('GET', `/v1/organizations/${orgId}/members/${userId}`)).body.grants,
-      )
-      .toMatchObject([{ role: 'video-admin', scope: trailers.id }]);
+    await poll(() => page.getByText('Roles saved.').count()).toBe(1);
+    await poll(
+      async () => (await api('GET', `/v1/organizations/${orgId}/members/${userId}`)).body.grants,
+    ).toMatchObject([{ role: 'video-admin', scope: trailers.id }]);
 
     // What can they do on the collection?
     await page.getByRole('combobox', { name: 'Permissions at' }).click();
     await page.getByRole('option', { name: 'Trailers (video)' }).click();
-    await expect
-      .poll(() =>
-        page.getByRole('list', { name: 'Effective permissions' }).getByText('video.assets').count(),
-      )
-      .toBe(1);
+    await poll(() =>
+      page.getByRole('list', { name: 'Effective permissions' }).getByText('video.assets').count(),
+    ).toBe(1);
     await screenshot(page, 'member-detail');
     expect(await seriousA11yViolations(page)).toEqual([]);
 
@@ -148,7 +140,7 @@ describe('media: the owner manages users', () => {
     const { page } = await world.newPage({ width: 375, height: 740 });
     await signIn(page, owner.email, owner.password);
     await page.goto('/members?invite=1');
-    await expect.poll(() => field(page, 'Email addresses').count()).toBe(1);
+    await poll(() => field(page, 'Email addresses').count()).toBe(1);
     expect(await seriousA11yViolations(page)).toEqual([]);
     await screenshot(page, 'invite-dialog-mobile');
   });
@@ -163,9 +155,7 @@ describe('media: the owner manages users', () => {
     const { page } = await world.newPage();
     await signIn(page, admin.email, admin.password);
     await page.goto('/members/invitations?invite=1');
-    await expect
-      .poll(() => page.getByRole('heading', { name: 'Invitations sent' }).count())
-      .toBe(1);
+    await poll(() => page.getByRole('heading', { name: 'Invitations sent' }).count()).toBe(1);
     await page.waitForLoadState('networkidle');
     expect(await page.getByRole('button', { name: 'Add user' }).count()).toBe(0);
     expect(await page.getByRole('dialog', { name: 'Add user' }).count()).toBe(0);

@@ -16,6 +16,9 @@ import {
  * Console can "enable or disable access" and "update roles, timezones, or email" of a user the
  * organization manages. Plus the organization's sent invitations: status, resend, revoke.
  */
+/** The browser and server share two cores with other suites: wait longer than poll's 1 s default. */
+const poll = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 15_000 });
+
 let world: ConsoleWorld;
 let owner: SignedIn;
 let orgId: string;
@@ -62,7 +65,7 @@ describe('team: the owner invites, disables, re-enables and edits', () => {
     await signIn(page, owner.email, owner.password);
     await page.goto('/members?invite=1');
     const dialog = page.getByRole('dialog', { name: 'Add user' });
-    await expect.poll(() => field(page, 'Email addresses').count()).toBe(1);
+    await poll(() => field(page, 'Email addresses').count()).toBe(1);
     const invitee = uniqueEmail('new-admin');
     await field(page, 'Email addresses').fill(invitee);
     // The template's default role is User; the owner may choose Admin (owner-only in team).
@@ -75,7 +78,7 @@ describe('team: the owner invites, disables, re-enables and edits', () => {
     expect(await dialog.getByRole('checkbox', { name: 'Offer ownership' }).count()).toBe(1);
     await dialog.getByRole('button', { name: 'Send invitation' }).click();
     const results = page.getByRole('table', { name: 'Result per address' });
-    await expect.poll(() => results.getByText('Invitation sent').count()).toBe(1);
+    await poll(() => results.getByText('Invitation sent').count()).toBe(1);
     await dialog.getByRole('button', { name: 'Done' }).click();
 
     const mail = await mailTo(world.smtp, invitee, /invit/i);
@@ -83,16 +86,14 @@ describe('team: the owner invites, disables, re-enables and edits', () => {
     expect(link, mail.text).toBeTruthy();
     const { page: theirs } = await world.newPage();
     await theirs.goto(link!);
-    await expect
-      .poll(() => theirs.getByRole('heading', { name: 'Join Bot Builders' }).count())
-      .toBe(1);
+    await poll(() => theirs.getByRole('heading', { name: 'Join Bot Builders' }).count()).toBe(1);
     await field(theirs, 'First name').fill('Ada');
     await field(theirs, 'Last name').fill('Admin');
     await field(theirs, 'New password').fill(STRONG_PASSWORD);
     await field(theirs, 'Confirm new password').fill(STRONG_PASSWORD);
     await theirs.getByRole('button', { name: 'Create account and accept' }).click();
     await theirs.waitForURL((url) => url.pathname === '/');
-    await expect.poll(() => theirs.getByText('You joined Bot Builders.').count()).toBe(1);
+    await poll(() => theirs.getByText('You joined Bot Builders.').count()).toBe(1);
 
     const adminId = await memberIdOf(invitee);
     const detail = await api('GET', `/v1/organizations/${orgId}/members/${adminId}`);
@@ -101,14 +102,12 @@ describe('team: the owner invites, disables, re-enables and edits', () => {
     // The sent invitations list shows it accepted.
     await page.goto('/members/invitations');
     const table = page.getByRole('table', { name: 'Invitations sent' });
-    await expect
-      .poll(() =>
-        table
-          .getByRole('row', { name: new RegExp(invitee) })
-          .getByText('Accepted')
-          .count(),
-      )
-      .toBe(1);
+    await poll(() =>
+      table
+        .getByRole('row', { name: new RegExp(invitee) })
+        .getByText('Accepted')
+        .count(),
+    ).toBe(1);
   });
 
   it('adds a user directly, disables and re-enables them, and edits their time zone', async () => {
@@ -116,26 +115,26 @@ describe('team: the owner invites, disables, re-enables and edits', () => {
     await signIn(page, owner.email, owner.password);
     await page.goto('/members?invite=1');
     const dialog = page.getByRole('dialog', { name: 'Add user' });
-    await expect.poll(() => field(page, 'Email addresses').count()).toBe(1);
+    await poll(() => field(page, 'Email addresses').count()).toBe(1);
     await dialog.getByText('Add directly').click();
     const email = uniqueEmail('bot-manager');
     await field(page, 'Email addresses').fill(email);
     await dialog.getByRole('checkbox', { name: /Website bot/ }).check();
     await dialog.getByRole('button', { name: 'Add user' }).click();
     const results = page.getByRole('table', { name: 'Result per address' });
-    await expect.poll(() => results.getByText(/Added/).count()).toBe(1);
+    await poll(() => results.getByText(/Added/).count()).toBe(1);
     await dialog.getByRole('button', { name: 'Done' }).click();
     const userId = await memberIdOf(email);
 
     await page.goto(`/members/${userId}`);
-    await expect.poll(() => page.getByText(userId, { exact: true }).count()).toBe(1);
+    await poll(() => page.getByText(userId, { exact: true }).count()).toBe(1);
     await page.getByRole('button', { name: 'Disable access' }).click();
-    await expect.poll(() => page.getByText('Disabled', { exact: true }).count()).toBe(1);
+    await poll(() => page.getByText('Disabled', { exact: true }).count()).toBe(1);
     expect((await api('GET', `/v1/organizations/${orgId}/members/${userId}`)).body.status).toBe(
       'suspended',
     );
     await page.getByRole('button', { name: 'Enable access' }).click();
-    await expect.poll(() => page.getByText('Active', { exact: true }).count()).toBe(1);
+    await poll(() => page.getByText('Active', { exact: true }).count()).toBe(1);
     expect((await api('GET', `/v1/organizations/${orgId}/members/${userId}`)).body.status).toBe(
       'active',
     );
@@ -143,13 +142,11 @@ describe('team: the owner invites, disables, re-enables and edits', () => {
     await page.getByRole('combobox', { name: 'Time zone' }).fill('Asia/Tok');
     await page.getByRole('option', { name: 'Asia/Tokyo' }).click();
     await page.getByRole('button', { name: 'Save profile' }).click();
-    await expect.poll(() => page.getByText('Profile saved.').count()).toBe(1);
+    await poll(() => page.getByText('Profile saved.').count()).toBe(1);
     expect((await api('GET', `/v1/organizations/${orgId}/members/${userId}`)).body.timezone).toBe(
       'Asia/Tokyo',
     );
-    await expect
-      .poll(() => page.getByText('Asia/Tokyo', { exact: true }).count())
-      .toBeGreaterThan(0);
+    await poll(() => page.getByText('Asia/Tokyo', { exact: true }).count()).toBeGreaterThan(0);
     expect(await seriousA11yViolations(page)).toEqual([]);
     await screenshot(page, 'member-detail-managed');
   });
@@ -167,20 +164,16 @@ describe('team: the owner invites, disables, re-enables and edits', () => {
     const row = page.getByRole('table', { name: 'Invitations sent' }).getByRole('row', {
       name: new RegExp(pending),
     });
-    await expect.poll(() => row.getByText('Pending', { exact: true }).count()).toBe(1);
+    await poll(() => row.getByText('Pending', { exact: true }).count()).toBe(1);
     await screenshot(page, 'sent-invitations');
     expect(await seriousA11yViolations(page)).toEqual([]);
     await row.getByRole('button', { name: `Resend the invitation to ${pending}` }).click();
-    await expect
-      .poll(() => page.getByText(`Sent again to ${pending}`, { exact: false }).count())
-      .toBe(1);
+    await poll(() => page.getByText(`Sent again to ${pending}`, { exact: false }).count()).toBe(1);
     const newRow = page.getByRole('table', { name: 'Invitations sent' }).getByRole('row', {
       name: new RegExp(`${pending}.*Pending`),
     });
     await newRow.getByRole('button', { name: `Revoke the invitation to ${pending}` }).click();
-    await expect
-      .poll(() => page.getByText(`The invitation to ${pending} was revoked.`).count())
-      .toBe(1);
+    await poll(() => page.getByText(`The invitation to ${pending} was revoked.`).count()).toBe(1);
     const list = await api('GET', `/v1/organizations/${orgId}/invitations?status=pending`);
     expect(list.body.data.filter((i: { email: string }) => i.email === pending)).toEqual([]);
   });

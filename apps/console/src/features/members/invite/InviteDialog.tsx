@@ -6,6 +6,7 @@ import {
   Checkbox,
   Group,
   Modal,
+  ScrollArea,
   SegmentedControl,
   Select,
   Stack,
@@ -113,6 +114,11 @@ function InviteForm({ onClose }: { onClose: () => void }) {
 
   const role = roleKey ? g.roleByKey.get(roleKey) : undefined;
   const projectRole = flow.projectRole ? g.roleByKey.get(flow.projectRole) : undefined;
+  // The role picker is organization-wide, and the tree gives something else: the permissions
+  // template's project role, or the reseller's checked permissions.
+  const orgWide = Boolean(flow.projectRole || flow.checkedPermissions);
+  const [checked, setChecked] = useState<string[]>([]);
+  const holdable = g.isOwner ? g.catalog : g.catalog.filter((p) => g.permissions.has(p));
   const projectRoleOffered = flow.projectRole
     ? g.offeredRoles.some((r) => r.key === flow.projectRole)
     : false;
@@ -121,6 +127,7 @@ function InviteForm({ onClose }: { onClose: () => void }) {
 
   const refusal = (scope: string): string | null => {
     if (!g.mayInviteAt(scope)) return 'You cannot add people here.';
+    if (flow.checkedPermissions) return null;
     if (!treeRole) return flow.projectRole ? 'Not offered to you.' : 'Choose a role first.';
     if (!roleFitsScope(treeRole, scope, g.tree.tree)) {
       const level = scopeLevel(scope);
@@ -132,7 +139,7 @@ function InviteForm({ onClose }: { onClose: () => void }) {
   };
   const chooseRole = (key: string | null) => {
     setRoleKey(key);
-    if (flow.projectRole) return;
+    if (orgWide) return;
     const next = g.roleByKey.get(key ?? '');
     // Keep only the scopes the new role can be given at; an organization-only role is given there.
     const kept = new Set(
@@ -149,15 +156,18 @@ function InviteForm({ onClose }: { onClose: () => void }) {
   };
 
   const grants = useMemo(() => {
-    if (flow.projectRole) {
-      const out: { role: string; scope: string }[] = [];
+    if (orgWide) {
+      const out: ({ role: string; scope: string } | { permissions: string[]; scope: string })[] =
+        [];
       if (roleKey) out.push({ role: roleKey, scope: orgId });
-      for (const s of scopes) out.push({ role: flow.projectRole, scope: s });
+      for (const s of scopes)
+        if (flow.projectRole) out.push({ role: flow.projectRole, scope: s });
+        else if (checked.length > 0) out.push({ permissions: checked, scope: s });
       for (const r of switches) out.push({ role: r, scope: orgId });
       return out;
     }
     return roleKey ? [...scopes].map((scope) => ({ role: roleKey, scope })) : [];
-  }, [flow.projectRole, roleKey, scopes, switches, orgId]);
+  }, [orgWide, flow.projectRole, roleKey, scopes, switches, orgId, checked]);
 
   const send = useMutation({
     mutationFn: async (emails: string[]): Promise<AddressResult[]> => {
@@ -218,10 +228,17 @@ function InviteForm({ onClose }: { onClose: () => void }) {
     else if (bad.length > 0)
       next.emails = `${bad.length} of ${addresses.length} addresses ${bad.length === 1 ? 'is' : 'are'} not valid; correct or remove ${bad.length === 1 ? 'it' : 'them'}.`;
     if (!offerOwnership) {
-      if (!roleKey && !flow.projectRole) next.role = 'Choose a role.';
-      else if (!flow.projectRole && scopes.size === 0)
+      if (!roleKey && !orgWide) next.role = 'Choose a role.';
+      else if (!orgWide && scopes.size === 0)
         next.scopes = `Choose where ${role?.name ?? 'the role'} applies.`;
-      else if (flow.projectRole && grants.length === 0) next.role = 'Choose a role or a project.';
+      else if (flow.checkedPermissions && scopes.size > 0 && checked.length === 0)
+        next.scopes = 'Check the permissions to give at the chosen places.';
+      else if (flow.checkedPermissions && checked.length > 0 && scopes.size === 0)
+        next.scopes = 'Choose where the checked permissions apply.';
+      else if (orgWide && grants.length === 0)
+        next.role = flow.projectRole
+          ? 'Choose a role or a project.'
+          : 'Choose a role or permissions.';
     }
     setInvalid(bad);
     setErrors(next);
@@ -298,15 +315,15 @@ function InviteForm({ onClose }: { onClose: () => void }) {
         {offerOwnership ? null : (
           <>
             <Select
-              label={flow.projectRole ? 'Organization role' : 'Role'}
+              label={orgWide ? 'Organization role' : 'Role'}
               description={role?.description}
               data={pickable.map((r) => ({ value: r.key, label: r.name }))}
               value={roleKey}
               onChange={chooseRole}
               placeholder="Choose a role"
               error={errors.role}
-              clearable={Boolean(flow.projectRole)}
-              allowDeselect={Boolean(flow.projectRole)}
+              clearable={orgWide}
+              allowDeselect={orgWide}
               nothingFoundMessage="No role you may give"
             />
             {flow.projectRole && !projectRoleOffered ? null : (
@@ -314,7 +331,7 @@ function InviteForm({ onClose }: { onClose: () => void }) {
                 legend={
                   flow.projectRole
                     ? `${flow.accountWord}`
-                    : `Where: the organization, ${flow.accountWord.toLowerCase()}, ${flow.resourceWord.toLowerCase()}`
+                    : `${flow.checkedPermissions ? 'Associate with' : 'Where'}: the organization, ${flow.accountWord.toLowerCase()}, ${flow.resourceWord.toLowerCase()}`
                 }
                 description={
                   flow.projectRole
@@ -331,6 +348,9 @@ function InviteForm({ onClose }: { onClose: () => void }) {
                 error={errors.scopes}
               />
             )}
+            {flow.checkedPermissions ? (
+              <PermissionChecklist permissions={holdable} value={checked} onChange={setChecked} />
+            ) : null}
             {(flow.switches ?? [])
               .filter((s) => g.offeredRoles.some((r) => r.key === s.role))
               .map((s) => (
@@ -434,5 +454,41 @@ function ResultsTable({ results, label }: { results: AddressResult[]; label: str
         </Table.Tbody>
       </Table>
     </Table.ScrollContainer>
+  );
+}
+
+/** "Check the boxes for the desired Permissions" (reseller): those the inviter holds, by area. */
+function PermissionChecklist(props: {
+  permissions: string[];
+  value: string[];
+  onChange: (next: string[]) => void;
+}) {
+  const areas = new Map<string, string[]>();
+  for (const p of props.permissions) {
+    const area = p.split(':')[0] ?? p;
+    areas.set(area, [...(areas.get(area) ?? []), p]);
+  }
+  return (
+    <Checkbox.Group
+      label="Permissions"
+      description="Given at each place checked above."
+      value={props.value}
+      onChange={props.onChange}
+    >
+      <ScrollArea.Autosize mah={260} type="auto" mt={6}>
+        <Stack gap={6}>
+          {[...areas].map(([area, names]) => (
+            <Group key={area} gap="sm" wrap="wrap" align="flex-start">
+              <Text size="sm" fw={600} miw={130}>
+                {area}
+              </Text>
+              {names.map((n) => (
+                <Checkbox key={n} value={n} label={n.slice(area.length + 1)} aria-label={n} />
+              ))}
+            </Group>
+          ))}
+        </Stack>
+      </ScrollArea.Autosize>
+    </Checkbox.Group>
   );
 }

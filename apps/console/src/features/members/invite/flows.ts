@@ -39,6 +39,11 @@ export interface InviteFlow {
   projectRole?: string;
   /** permissions template: switches that grant a role at the organization */
   switches?: InviteSwitch[];
+  /**
+   * reseller: each association carries "the desired permissions" checked one by one (an inline
+   * grant at each chosen scope); the role picker is organization-wide.
+   */
+  checkedPermissions?: boolean;
 }
 
 const DEFAULT_FLOW: InviteFlow = {
@@ -89,6 +94,7 @@ export const INVITE_FLOWS: Record<string, InviteFlow> = {
     modes: ['add', 'invite'],
     submit: { invite: 'Send invitation', add: 'Associate user' },
     resourceWord: 'Rooms',
+    checkedPermissions: true,
   },
 };
 

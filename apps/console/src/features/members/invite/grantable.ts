@@ -137,6 +137,8 @@ export function useGrantable() {
     policy,
     roles: roleList,
     roleByKey,
+    /** the catalog's permission names (for pickers) */
+    catalog: names,
     offeredRoles,
     tree,
     mayInvite,
