@@ -158,6 +158,10 @@ describe('members page: an owner with 32 members (media)', { timeout: 60_000 }, 
     expect(await invite.getAttribute('href')).toBe('/members?invite=1');
     await screenshot(page, 'members-empty');
     expect(await seriousA11yViolations(page)).toEqual([]);
+    // The invite opens where the link says (the invite dialog reads `?invite=1`).
+    await invite.click();
+    await page.waitForURL((u) => u.search === '?invite=1');
+    await poll(() => page.getByRole('dialog').count()).toBe(1);
   });
 
   it('selects three, suspends and reactivates them with a result per row, and removes one', async () => {
