@@ -135,6 +135,7 @@ describe('roles', () => {
     expect(await decision.textContent()).toContain(
       'Ada Lovelace (' + ada.email + ') may use video.assets:create on account Launch film.',
     );
+    await decision.scrollIntoViewIfNeeded();
     await screenshot(page, 'test-permission');
     expect(await seriousA11yViolations(page)).toEqual([]);
 
@@ -155,7 +156,7 @@ describe('roles', () => {
       .click();
     await expect.poll(() => page.getByRole('table', { name: 'Custom roles' }).count()).toBe(0);
     expect((await rolesOf()).some((r) => r.key === 'video-editor')).toBe(false);
-  });
+  }, 90_000);
 
   it('refuses to ask about another member without members:read', async () => {
     const res = await world.ctx.request('POST', '/v1/authz/check', {
@@ -233,7 +234,7 @@ describe('accounts', () => {
     await confirm.getByRole('button', { name: 'Delete project' }).click();
     await expect.poll(() => tree.getByRole('heading', { name: 'Town square' }).count()).toBe(0);
     expect((await accountsOf()).some((a) => a.id === created?.id)).toBe(false);
-  });
+  }, 90_000);
 
   it("offers an account's ownership to a member, who accepts it in their own browser", async () => {
     const { page } = await world.newPage({ width: 1440, height: 900 });
@@ -273,5 +274,5 @@ describe('accounts', () => {
     await page.reload();
     await expect.poll(() => page.getByText('Owner: Ada Lovelace').count()).toBe(1);
     expect(await page.getByText('You offered the ownership').count()).toBe(0);
-  });
+  }, 90_000);
 });

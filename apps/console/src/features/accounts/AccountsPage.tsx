@@ -40,6 +40,8 @@ const ACCOUNT_WORDS: Record<string, { one: string; many: string }> = {
 const wordsFor = (template: string | undefined) =>
   (template && ACCOUNT_WORDS[template]) || { one: 'account', many: 'Accounts' };
 
+const capitalized = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
 /** A nested list without bullets, indented one step per level. */
 const TREE = { listStyle: 'none', margin: 0, paddingLeft: 'var(--mantine-spacing-md)' } as const;
 
@@ -101,7 +103,7 @@ function AccountsTree(props: {
   const nameOf = (userId: string) => {
     if (userId === props.myUserId) return 'you';
     const m = members.data?.data.find((x) => x.user_id === userId);
-    return m ? personName(m) : 'another member';
+    return m ? personName(m) : 'a member';
   };
   const ctx: Ctx = {
     orgId,
@@ -549,7 +551,7 @@ function PendingOffers(props: {
                   <Group justify="space-between" wrap="wrap">
                     <Text size="sm">
                       {toMe
-                        ? `${props.nameOf(o.from_user_id)} offers you the ownership of ${subjectName(o)}`
+                        ? `${capitalized(props.nameOf(o.from_user_id))} offers you the ownership of ${subjectName(o)}`
                         : `You offered the ownership of ${subjectName(o)} to ${props.nameOf(o.to_user_id)}`}{' '}
                       <Text span size="xs" c="dimmed">
                         ({formatDateTime(o.created_at)})
