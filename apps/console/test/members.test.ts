@@ -243,7 +243,7 @@ describe('members page: an owner with 32 members (media)', { timeout: 60_000 }, 
         .count(),
     ).toBe(0);
     await page.goto('/members');
-    const refusal = page.getByRole('alert').filter({ hasText: 'You cannot see' });
+    const refusal = page.getByRole('alert').filter({ hasText: 'You cannot open Manage Users' });
     await poll(async () => (await refusal.allTextContents()).join('')).toContain(
       'You do not have permission to do this.',
     );

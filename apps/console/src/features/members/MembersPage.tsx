@@ -176,10 +176,7 @@ export function MembersPage() {
         </Stack>
       </Card>
 
-      <FormError
-        error={list.error}
-        title={`You cannot see the ${title.toLowerCase()} of this organization`}
-      />
+      <FormError error={list.error} title={`You cannot open ${title} in this organization`} />
       <FormError error={bulk.error} title="The selected members were not changed" />
       {results ? (
         <BulkResults
