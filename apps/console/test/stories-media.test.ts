@@ -18,6 +18,8 @@ import {
  */
 /** The browser and server share two cores with other suites: wait longer than poll's 1 s default. */
 const poll = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 15_000 });
+/** A story is several pages and mails long: more than the suite's 30 s on a loaded machine. */
+const STORY_TIMEOUT = 90_000;
 
 let world: ConsoleWorld;
 let owner: SignedIn;
@@ -57,7 +59,9 @@ const api = (method: string, path: string, body?: unknown) =>
   world.ctx.request(method, path, { token: owner.accessToken, body });
 
 describe('media: the owner manages users', () => {
-  it('adds a video-developer with login type Google, edits the role, and deletes the user', async () => {
+  it('adds a video-developer with login type Google, edits the role, and deletes the user', {
+    timeout: STORY_TIMEOUT,
+  }, async () => {
     const { page } = await world.newPage();
     await signIn(page, owner.email, owner.password);
     await page.goto('/members?invite=1');
@@ -136,7 +140,7 @@ describe('media: the owner manages users', () => {
     expect((await api('GET', `/v1/organizations/${orgId}/members/${userId}`)).status).toBe(404);
   });
 
-  it('shows the 375 px dialog full screen, usable', async () => {
+  it('shows the 375 px dialog full screen, usable', { timeout: STORY_TIMEOUT }, async () => {
     const { page } = await world.newPage({ width: 375, height: 740 });
     await signIn(page, owner.email, owner.password);
     await page.goto('/members?invite=1');
@@ -145,7 +149,9 @@ describe('media: the owner manages users', () => {
     await screenshot(page, 'invite-dialog-mobile');
   });
 
-  it('does not offer adding users to an admin (only the owner adds users in media)', async () => {
+  it('does not offer adding users to an admin (only the owner adds users in media)', {
+    timeout: STORY_TIMEOUT,
+  }, async () => {
     const admin = await world.ctx.signUp({ first_name: 'Ari', last_name: 'Admin' });
     const added = await api('POST', `/v1/organizations/${orgId}/members`, {
       email: admin.email,

@@ -18,6 +18,8 @@ import {
  */
 /** The browser and server share two cores with other suites: wait longer than poll's 1 s default. */
 const poll = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 15_000 });
+/** A story is several pages and mails long: more than the suite's 30 s on a loaded machine. */
+const STORY_TIMEOUT = 90_000;
 
 let world: ConsoleWorld;
 let owner: SignedIn;
@@ -60,7 +62,7 @@ async function memberIdOf(email: string): Promise<string> {
 }
 
 describe('team: the owner invites, disables, re-enables and edits', () => {
-  it('invites an admin, who accepts from the mail’s link', async () => {
+  it('invites an admin, who accepts from the mail’s link', { timeout: STORY_TIMEOUT }, async () => {
     const { page } = await world.newPage();
     await signIn(page, owner.email, owner.password);
     await page.goto('/members?invite=1');
@@ -110,7 +112,9 @@ describe('team: the owner invites, disables, re-enables and edits', () => {
     ).toBe(1);
   });
 
-  it('adds a user directly, disables and re-enables them, and edits their time zone', async () => {
+  it('adds a user directly, disables and re-enables them, and edits their time zone', {
+    timeout: STORY_TIMEOUT,
+  }, async () => {
     const { page } = await world.newPage();
     await signIn(page, owner.email, owner.password);
     await page.goto('/members?invite=1');
@@ -151,7 +155,9 @@ describe('team: the owner invites, disables, re-enables and edits', () => {
     await screenshot(page, 'member-detail-managed');
   });
 
-  it('resends and revokes a pending invitation from the list', async () => {
+  it('resends and revokes a pending invitation from the list', {
+    timeout: STORY_TIMEOUT,
+  }, async () => {
     const pending = uniqueEmail('pending');
     const sent = await api('POST', `/v1/organizations/${orgId}/invitations`, {
       emails: [pending],
