@@ -465,7 +465,10 @@ export function createGatehouseClient(options: GatehouseClientOptions) {
        */
       async switch(orgId: string): Promise<T.SwitchResult> {
         const answer = await post<T.SwitchResult>(path`/v1/organizations/${orgId}/switch`);
-        if (!apiKey) {
+        // Adopted only by a client holding user tokens. A cookie-session client (the console)
+        // holds none: the session row now carries the organization, and adopting this token
+        // (no refresh token beside it) would make every call fail once it expires.
+        if (!apiKey && (accessToken !== undefined || refreshToken !== undefined)) {
           accessToken = answer.access_token;
           await emit({
             accessToken: answer.access_token,
