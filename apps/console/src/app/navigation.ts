@@ -38,6 +38,8 @@ export const NAVIGATION: NavEntry[] = [
   { to: '/settings', label: 'Personal settings' },
   { to: '/admin/customers', label: 'Customers (platform)', platformAdmin: true },
   { to: '/admin/users', label: 'Users (platform)', platformAdmin: true },
+  { to: '/api-keys', label: 'API keys', permission: 'api_keys:read', inOrganization: true },
+  { to: '/audit', label: 'Audit log', permission: 'audit:read', inOrganization: true },
   { to: '/roles', label: 'Roles', permission: 'roles:read', inOrganization: true },
   {
     to: '/accounts',
@@ -46,6 +48,7 @@ export const NAVIGATION: NavEntry[] = [
     permission: 'accounts:read',
     inOrganization: true,
   },
+  { to: '/organization', label: 'Organization settings', inOrganization: true },
 ];
 
 export function labelFor(entry: NavEntry, template: string | undefined): string {

@@ -111,11 +111,20 @@ const settings = createRoute({
   component: page(() => import('../features/me/SettingsPage'), 'SettingsPage'),
 });
 
-const members = createRoute({
+const apiKeys = createRoute({
   getParentRoute: () => signedIn,
-  path: '/members',
-  validateSearch: stringSearch,
-  component: page(() => import('../features/members/MembersPage'), 'MembersPage'),
+  path: '/api-keys',
+  component: page(() => import('../features/api-keys/ApiKeysPage'), 'ApiKeysPage'),
+});
+const audit = createRoute({
+  getParentRoute: () => signedIn,
+  path: '/audit',
+  component: page(() => import('../features/audit/AuditPage'), 'AuditPage'),
+});
+const organizationSettings = createRoute({
+  getParentRoute: () => signedIn,
+  path: '/organization',
+  component: page(() => import('../features/organization/OrganizationPage'), 'OrganizationPage'),
 });
 
 const roles = createRoute({
@@ -127,6 +136,13 @@ const accounts = createRoute({
   getParentRoute: () => signedIn,
   path: '/accounts',
   component: page(() => import('../features/accounts/AccountsPage'), 'AccountsPage'),
+});
+
+const members = createRoute({
+  getParentRoute: () => signedIn,
+  path: '/members',
+  validateSearch: stringSearch,
+  component: page(() => import('../features/members/MembersPage'), 'MembersPage'),
 });
 
 // The member detail ("User console") and the organization's sent invitations; `/members` is
@@ -173,6 +189,9 @@ const routeTree = root.addChildren([
     settings,
     adminCustomers,
     adminUsers,
+    apiKeys,
+    audit,
+    organizationSettings,
     roles,
     accounts,
     members,
