@@ -152,6 +152,7 @@ describe('team: the owner invites, disables, re-enables and edits', () => {
     );
     await poll(() => page.getByText('Asia/Tokyo', { exact: true }).count()).toBeGreaterThan(0);
     expect(await seriousA11yViolations(page)).toEqual([]);
+    await page.getByRole('heading', { name: /Profile \(managed/ }).scrollIntoViewIfNeeded();
     await screenshot(page, 'member-detail-managed');
   });
 
