@@ -148,14 +148,33 @@ describe('roles', () => {
       'Denied: no role or permission granted to them on the whole organization (Harbour Studio), or above it, includes billing:read.',
     );
 
-    // delete the custom role
+    // delete the custom role: still granted (to Grace, on the film), so its holders get a
+    // replacement picked in the dialog
+    const grace = await world.ctx.signUp({ first_name: 'Grace', last_name: 'Hopper' });
+    const added = await world.ctx.request('POST', `/v1/organizations/${orgId}/members`, {
+      token: owner.accessToken,
+      body: { email: grace.email, grants: [{ role: 'video-editor', scope: filmId }] },
+    });
+    expect(added.status).toBe(201);
     await page.getByRole('button', { name: 'Delete role Video editor' }).click();
-    await page
-      .getByRole('dialog', { name: 'Delete role Video editor?' })
-      .getByRole('button', { name: 'Delete role' })
-      .click();
+    const confirm = page.getByRole('dialog', { name: 'Delete role Video editor?' });
+    await confirm.getByRole('button', { name: 'Delete role' }).click();
+    await expect
+      .poll(() => confirm.getByText('This role is still granted.', { exact: false }).count())
+      .toBe(1);
+    expect(await confirm.getByRole('button', { name: 'Delete role' }).isDisabled()).toBe(true);
+    await pick(page, 'Replace with', 'User');
+    await confirm.getByRole('button', { name: 'Delete role' }).click();
     await expect.poll(() => page.getByRole('table', { name: 'Custom roles' }).count()).toBe(0);
     expect((await rolesOf()).some((r) => r.key === 'video-editor')).toBe(false);
+    const graceGrants = await world.ctx.request(
+      'GET',
+      `/v1/organizations/${orgId}/members/${grace.userId}/grants`,
+      { token: owner.accessToken },
+    );
+    expect(graceGrants.body.data).toEqual([
+      expect.objectContaining({ role: 'user', scope: filmId }),
+    ]);
   }, 90_000);
 
   it('refuses to ask about another member without members:read', async () => {
@@ -236,35 +255,50 @@ describe('accounts', () => {
     expect((await accountsOf()).some((a) => a.id === created?.id)).toBe(false);
   }, 90_000);
 
-  it("offers an account's ownership to a member, who accepts it in their own browser", async () => {
+  it("offers an account's ownership to a member, who declines, then accepts it in their own browser", async () => {
     const { page } = await world.newPage({ width: 1440, height: 900 });
     await signIn(page, owner);
     await page.goto('/accounts');
-    await page.getByRole('button', { name: 'Change owner of Launch film' }).click();
-    await pick(page, 'New owner', /Ada Lovelace/, 'Ada');
-    await page.getByRole('button', { name: 'Offer ownership' }).click();
-    // a recent sign-in needs no step-up; if the window has passed, confirm with the password
     const offered = page.getByText(
       'You offered the ownership of project Launch film to Ada Lovelace',
     );
-    const stepUp = page.getByRole('dialog', { name: 'Confirm it is you' });
-    await expect.poll(async () => (await offered.count()) + (await stepUp.count())).toBe(1);
-    if (await stepUp.count()) {
-      await stepUp.getByLabel('Password').fill(owner.password);
-      await stepUp.getByRole('button', { name: /Confirm/ }).click();
-    }
-    await expect.poll(() => offered.count()).toBe(1);
+    const offerToAda = async () => {
+      await page.getByRole('button', { name: 'Change owner of Launch film' }).click();
+      await pick(page, 'New owner', /Ada Lovelace/, 'Ada');
+      await page.getByRole('button', { name: 'Offer ownership' }).click();
+      // a recent sign-in needs no step-up; if the window has passed, confirm with the password
+      const stepUp = page.getByRole('dialog', { name: 'Confirm it is you' });
+      await expect.poll(async () => (await offered.count()) + (await stepUp.count())).toBe(1);
+      if (await stepUp.count()) {
+        await stepUp.getByLabel('Password').fill(owner.password);
+        await stepUp.getByRole('button', { name: /Confirm/ }).click();
+      }
+      await expect.poll(() => offered.count()).toBe(1);
+    };
+    await offerToAda();
+    // nothing changes until the new owner accepts
+    expect((await accountsOf()).find((a) => a.id === filmId)?.owner_id).toBe(owner.userId);
 
-    // Ada, in her own browser, sees the offer on her Projects page and accepts it
+    // Ada, in her own browser, sees the offer on her Projects page and declines it
     const mine = await world.newPage({ width: 375, height: 800 });
     await signIn(mine.page, ada);
     await mine.page.goto('/accounts');
     const offer = mine.page.getByRole('list', { name: 'Ownership offers' });
-    await expect
-      .poll(() => offer.getByText(/offers you the ownership of project Launch film/).count())
-      .toBe(1);
+    const waiting = offer.getByText(/offers you the ownership of project Launch film/);
+    await expect.poll(() => waiting.count()).toBe(1);
     expect(await seriousA11yViolations(mine.page)).toEqual([]);
     await screenshot(mine.page, 'accounts-offer');
+    await offer.getByRole('button', { name: 'Decline' }).click();
+    await expect.poll(() => mine.page.getByText('You declined the offer.').count()).toBe(1);
+    expect((await accountsOf()).find((a) => a.id === filmId)?.owner_id).toBe(owner.userId);
+    await page.reload();
+    await expect.poll(() => page.getByText('Owner: you').count()).toBeGreaterThan(0);
+    expect(await offered.count()).toBe(0);
+
+    // offered again, she accepts
+    await offerToAda();
+    await mine.page.reload();
+    await expect.poll(() => waiting.count()).toBe(1);
     await offer.getByRole('button', { name: 'Accept ownership' }).click();
     await expect.poll(() => mine.page.getByText('You are now the owner.').count()).toBe(1);
     await expect.poll(() => mine.page.getByText('Owner: you').count()).toBe(1);
@@ -273,6 +307,6 @@ describe('accounts', () => {
     // the owner's page shows the new owner on the next fetch
     await page.reload();
     await expect.poll(() => page.getByText('Owner: Ada Lovelace').count()).toBe(1);
-    expect(await page.getByText('You offered the ownership').count()).toBe(0);
+    expect(await offered.count()).toBe(0);
   }, 90_000);
 });
