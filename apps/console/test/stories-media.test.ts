@@ -91,6 +91,8 @@ describe('media: the owner manages users', () => {
     expect(await formsWithPasswordByGet(page)).toBe(0);
 
     await field(page, 'Email addresses').fill(email);
+    await field(page, 'First name').fill('Vera');
+    await field(page, 'Last name').fill('Video');
     await dialog.getByRole('button', { name: 'Add user' }).click();
     const results = page.getByRole('table', { name: 'Result per address' });
     await poll(() => results.getByText(email).count()).toBe(1);
@@ -104,6 +106,8 @@ describe('media: the owner manages users', () => {
       login_methods: ['google'],
       grants: [{ role: 'video-developer', scope: trailers.id }],
       managed_by_organization: true,
+      first_name: 'Vera',
+      last_name: 'Video',
     });
     await page.getByRole('button', { name: 'Done' }).click();
     await poll(() => dialog.count()).toBe(0);
@@ -111,6 +115,7 @@ describe('media: the owner manages users', () => {
     // The user console: who, when, what; edit the role.
     await page.goto(`/members/${userId}`);
     await poll(() => page.getByText(userId, { exact: true }).count()).toBe(1);
+    await poll(() => page.getByRole('heading', { name: 'Vera Video' }).count()).toBe(1);
     await poll(() => page.getByText('Google.', { exact: false }).count()).toBeGreaterThan(0);
     await poll(() =>
       page

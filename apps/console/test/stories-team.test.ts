@@ -156,6 +156,42 @@ describe('team: the owner invites, disables, re-enables and edits', () => {
     await screenshot(page, 'member-detail-managed');
   });
 
+  it('shows the server’s refusal in words when the inviter lost the right meanwhile', {
+    timeout: STORY_TIMEOUT,
+  }, async () => {
+    const admin = await world.ctx.signUp({ first_name: 'Lee', last_name: 'Lapsed' });
+    const added = await api('POST', `/v1/organizations/${orgId}/members`, {
+      email: admin.email,
+      grants: [{ role: 'admin', scope: orgId }],
+    });
+    expect(added.status, JSON.stringify(added.body)).toBe(201);
+    const { page } = await world.newPage();
+    await signIn(page, admin.email, admin.password);
+    await page.goto('/members?invite=1');
+    const dialog = page.getByRole('dialog', { name: 'Add user' });
+    await poll(() => field(page, 'Email addresses').count()).toBe(1);
+    // An admin may invite users, never admins (owner-only in team): Admin is not offered.
+    await dialog.getByRole('combobox', { name: 'Role' }).click();
+    expect(await page.getByRole('option', { name: 'Admin', exact: true }).count()).toBe(0);
+    await page.getByRole('option', { name: 'User', exact: true }).click();
+    await field(page, 'Email addresses').fill(uniqueEmail('too-late'));
+    await dialog.getByRole('checkbox', { name: /Website bot/ }).check();
+    // Meanwhile the owner takes the admin role away.
+    const accounts = await api('GET', `/v1/organizations/${orgId}/accounts`);
+    const demoted = await api(
+      'PUT',
+      `/v1/organizations/${orgId}/members/${added.body.user_id}/grants`,
+      {
+        grants: [{ role: 'user', scope: accounts.body.data[0].id }],
+      },
+    );
+    expect(demoted.status, JSON.stringify(demoted.body)).toBe(200);
+    await dialog.getByRole('button', { name: 'Send invitation' }).click();
+    const alert = dialog.getByRole('alert').filter({ hasText: 'Nothing was sent' });
+    await poll(() => alert.count()).toBe(1);
+    expect(await alert.textContent()).toContain('You do not have permission to do this.');
+  });
+
   it('resends and revokes a pending invitation from the list', {
     timeout: STORY_TIMEOUT,
   }, async () => {

@@ -14,6 +14,7 @@ import {
   Table,
   Text,
   Textarea,
+  TextInput,
 } from '@mantine/core';
 import { useMediaQuery } from '@mantine/hooks';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
@@ -106,6 +107,8 @@ function InviteForm({ onClose }: { onClose: () => void }) {
   const [scopes, setScopes] = useState<Set<string>>(() => new Set());
   const [switches, setSwitches] = useState<Set<string>>(() => new Set());
   const [loginMethod, setLoginMethod] = useState<string>('any');
+  const [firstName, setFirstName] = useState('');
+  const [lastName, setLastName] = useState('');
   const [sendInvite, setSendInvite] = useState(true);
   const [offerOwnership, setOfferOwnership] = useState(false);
   const [errors, setErrors] = useState<{ emails?: string; scopes?: string; role?: string }>({});
@@ -189,6 +192,9 @@ function InviteForm({ onClose }: { onClose: () => void }) {
           await api.members.add(orgId, {
             email,
             grants,
+            // A name typed in is for one person: with a list, each is named after their address.
+            ...(emails.length === 1 && firstName.trim() ? { first_name: firstName.trim() } : {}),
+            ...(emails.length === 1 && lastName.trim() ? { last_name: lastName.trim() } : {}),
             send_invite: sendInvite,
             ...(loginMethod !== 'any' ? { login_method: loginMethod } : {}),
           });
@@ -371,6 +377,25 @@ function InviteForm({ onClose }: { onClose: () => void }) {
         )}
         {mode === 'add' ? (
           <>
+            {splitAddresses(emailsText).length <= 1 ? (
+              <Group grow align="flex-start" wrap="wrap">
+                <TextInput
+                  label="First name"
+                  description="Optional: a new user is otherwise named after the address."
+                  value={firstName}
+                  onChange={(e) => setFirstName(e.currentTarget.value)}
+                  maxLength={100}
+                  miw={160}
+                />
+                <TextInput
+                  label="Last name"
+                  value={lastName}
+                  onChange={(e) => setLastName(e.currentTarget.value)}
+                  maxLength={100}
+                  miw={160}
+                />
+              </Group>
+            ) : null}
             <Select
               label="Login type"
               description="How this person signs in to this organization."
