@@ -136,7 +136,7 @@ describe('media: the owner manages users', () => {
     await poll(() =>
       page.getByRole('list', { name: 'Effective permissions' }).getByText('video.assets').count(),
     ).toBe(1);
-    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.evaluate('window.scrollTo(0, 0)');
     await screenshot(page, 'member-detail');
     expect(await seriousA11yViolations(page)).toEqual([]);
 
