@@ -146,13 +146,21 @@ describe('media: the owner manages users', () => {
     expect((await api('GET', `/v1/organizations/${orgId}/members/${userId}`)).status).toBe(404);
   });
 
-  it('shows the 375 px dialog full screen, usable', { timeout: STORY_TIMEOUT }, async () => {
+  it('shows the 375 px dialog full screen and the user console, usable', {
+    timeout: STORY_TIMEOUT,
+  }, async () => {
     const { page } = await world.newPage({ width: 375, height: 740 });
     await signIn(page, owner.email, owner.password);
     await page.goto('/members?invite=1');
     await poll(() => field(page, 'Email addresses').count()).toBe(1);
     expect(await seriousA11yViolations(page)).toEqual([]);
     await screenshot(page, 'invite-dialog-mobile');
+    // The user console at 375 px too (here, the owner's own: nothing to disable or delete).
+    await page.goto(`/members/${owner.userId}`);
+    await poll(() => page.getByText(owner.userId, { exact: true }).count()).toBe(1);
+    expect(await page.getByRole('button', { name: 'Delete user' }).count()).toBe(0);
+    expect(await seriousA11yViolations(page)).toEqual([]);
+    await screenshot(page, 'member-detail-mobile');
   });
 
   it('does not offer adding users to an admin (only the owner adds users in media)', {
