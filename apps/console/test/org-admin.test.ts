@@ -45,7 +45,12 @@ afterAll(async () => {
 
 /** Drawers and dialogs fade in: axe judges colours once no transition is running. */
 const settled = (page: Page) =>
-  expect.poll(() => page.evaluate(() => document.getAnimations().length)).toBe(0);
+  expect
+    .poll(() =>
+      // biome-ignore lint/suspicious/noExplicitAny: the page's document (the test has no DOM types)
+      page.evaluate(() => (globalThis as any).document.getAnimations().length),
+    )
+    .toBe(0);
 
 /** A fresh access token: the test moves the clock past the first ones' lifetime. */
 const tokenOf = async (user: SignedIn) =>

@@ -28,5 +28,14 @@ export function isUniqueViolation(error: unknown): boolean {
   );
 }
 
+/**
+ * Foreign-key violations, as each driver reports them: in Gatehouse they mean the row referred to
+ * was deleted by a concurrent request between the check and the write (the answer is 404).
+ */
+export function isForeignKeyViolation(error: unknown): boolean {
+  const code = (error as { code?: string } | null)?.code;
+  return code === '23503' || code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
+}
+
 /** Makes `%`, `_` and `\` literal in a LIKE pattern (use with `escape '\'`). */
 export const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);

@@ -1,6 +1,7 @@
 import { type ErrorCode, ErrorCodes, type Problem } from '@gatehouse/contracts';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { isForeignKeyViolation } from '../db/dialect';
 
 /** The one error type services throw; rendered once, below, as problem+json. */
 export class AppError extends Error {
@@ -138,6 +139,14 @@ export function installErrorHandling(app: FastifyInstance) {
     }
     const mapped = toProblem(error);
     if (mapped) return sendProblem(reply, request, mapped.body, mapped.headers);
+    // A write that referred to a row a concurrent request deleted meanwhile (an account, an
+    // organization): what it referred to is gone, which is a 404, not a server fault.
+    if (isForeignKeyViolation(error))
+      return sendProblem(
+        reply,
+        request,
+        problem('not_found', 'What this request refers to was deleted meanwhile'),
+      );
     // Never a stack trace to the client; the log has it, under the request id.
     request.log.error({ err: error }, 'unhandled error');
     return sendProblem(reply, request, problem('internal_error'));

@@ -99,3 +99,16 @@ export const listOffers = (db: Executor, orgId: string, userId: string) =>
 
 /** Sorting copy of a user's name for the members list (see the memberships table). */
 export const sortName = (first: string, last: string) => `${first} ${last}`.trim().toLowerCase();
+
+/**
+ * The organization row, locked for the rest of the transaction on PostgreSQL (SQLite has one
+ * writer). A deletion takes it before the audit-chain lock, the order every other writer follows
+ * (a row referencing the organization, then the chain), so the two cannot deadlock.
+ */
+export const lockOrganization = (db: Executor, orgId: string, dialect: 'sqlite' | 'postgres') =>
+  db
+    .selectFrom('organizations')
+    .selectAll()
+    .where('id', '=', orgId)
+    .$if(dialect === 'postgres', (q) => q.forUpdate())
+    .executeTakeFirst();

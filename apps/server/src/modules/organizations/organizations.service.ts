@@ -320,7 +320,8 @@ export function createOrganizationService(rt: Runtime, access: AccessService) {
     /** Owner only, and the request repeats the name: deleting removes accounts, members and grants (the audit trail stays). */
     async remove(actor: UserPrincipal, orgId: string, confirmName: string, meta: RequestMeta) {
       const memberIds = await db.transaction().execute(async (trx) => {
-        const org = await repo.findOrganization(trx, orgId);
+        // The row first, then the audit chain: the order of every writer in the organization.
+        const org = await repo.lockOrganization(trx, orgId, rt.dialect);
         assertThat(org, 'not_found');
         if (org.owner_user_id !== actor.userId)
           throw new AppError('forbidden', 'Only the owner can delete the organization');
