@@ -15,10 +15,29 @@ export interface NavEntry {
   platformAdmin?: boolean;
   /** shown only inside an organization */
   inOrganization?: boolean;
+  /** the menu group it sits in (SECTIONS) */
+  section: SectionKey;
 }
 
+export type SectionKey = 'main' | 'organization' | 'platform' | 'you';
+
+/**
+ * The menu's groups, in order, with each template's own heading where its source document names
+ * one (media keeps "Manage Users" under Organization; accounts under Account Settings).
+ */
+export const SECTIONS: {
+  key: SectionKey;
+  label: string;
+  labels?: Partial<Record<string, string>>;
+}[] = [
+  { key: 'main', label: '' },
+  { key: 'organization', label: 'Organization', labels: { accounts: 'Account Settings' } },
+  { key: 'platform', label: 'Platform' },
+  { key: 'you', label: 'You' },
+];
+
 export const NAVIGATION: NavEntry[] = [
-  { to: '/', label: 'Home' },
+  { to: '/', label: 'Home', section: 'main' },
   {
     to: '/members',
     label: 'Members',
@@ -34,24 +53,57 @@ export const NAVIGATION: NavEntry[] = [
     },
     permission: 'members:read',
     inOrganization: true,
+    section: 'organization',
   },
-  { to: '/settings', label: 'Personal settings' },
-  { to: '/admin/customers', label: 'Customers (platform)', platformAdmin: true },
-  { to: '/admin/users', label: 'Users (platform)', platformAdmin: true },
-  { to: '/api-keys', label: 'API keys', permission: 'api_keys:read', inOrganization: true },
-  { to: '/audit', label: 'Audit log', permission: 'audit:read', inOrganization: true },
-  { to: '/roles', label: 'Roles', permission: 'roles:read', inOrganization: true },
+  {
+    to: '/admin/customers',
+    label: 'Customers (platform)',
+    platformAdmin: true,
+    section: 'platform',
+  },
+  { to: '/admin/users', label: 'Users (platform)', platformAdmin: true, section: 'platform' },
+  {
+    to: '/api-keys',
+    label: 'API keys',
+    permission: 'api_keys:read',
+    inOrganization: true,
+    section: 'organization',
+  },
+  {
+    to: '/audit',
+    label: 'Audit log',
+    permission: 'audit:read',
+    inOrganization: true,
+    section: 'organization',
+  },
+  {
+    to: '/roles',
+    label: 'Roles',
+    permission: 'roles:read',
+    inOrganization: true,
+    section: 'organization',
+  },
   {
     to: '/accounts',
     label: 'Accounts',
     labels: { team: 'Projects', permissions: 'Projects' },
     permission: 'accounts:read',
     inOrganization: true,
+    section: 'organization',
   },
-  { to: '/organization', label: 'Organization settings', inOrganization: true },
+  {
+    to: '/organization',
+    label: 'Organization settings',
+    inOrganization: true,
+    section: 'organization',
+  },
+  { to: '/settings', label: 'Personal settings', section: 'you' },
 ];
 
-export function labelFor(entry: NavEntry, template: string | undefined): string {
+export function labelFor(
+  entry: { label: string; labels?: Partial<Record<string, string>> },
+  template: string | undefined,
+): string {
   return (template && entry.labels?.[template]) || entry.label;
 }
 

@@ -13,7 +13,7 @@ import { useDisclosure } from '@mantine/hooks';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, Outlet, useNavigate, useRouterState } from '@tanstack/react-router';
 import { useEffect } from 'react';
-import { labelFor, NAVIGATION, visible } from '../app/navigation';
+import { labelFor, NAVIGATION, SECTIONS, visible } from '../app/navigation';
 import { api } from '../lib/api';
 import { useCurrentMembership } from '../lib/membership';
 import { organizationsQuery } from '../lib/organizations';
@@ -99,22 +99,38 @@ export function ConsoleLayout() {
         </Group>
       </AppShell.Header>
       <AppShell.Navbar p="xs" aria-label="Main">
-        {NAVIGATION.filter((entry) =>
-          visible(entry, {
-            permissions,
-            platformAdmin: Boolean(user?.is_platform_admin),
-            inOrganization: Boolean(current),
-          }),
-        ).map((entry) => (
-          <NavLink
-            key={entry.to}
-            component={Link}
-            to={entry.to}
-            label={labelFor(entry, membership?.organization.template)}
-            active={entry.to === '/' ? path === '/' : path.startsWith(entry.to)}
-            onClick={close}
-          />
-        ))}
+        {SECTIONS.map((section) => {
+          const entries = NAVIGATION.filter(
+            (entry) =>
+              entry.section === section.key &&
+              visible(entry, {
+                permissions,
+                platformAdmin: Boolean(user?.is_platform_admin),
+                inOrganization: Boolean(current),
+              }),
+          );
+          if (entries.length === 0) return null;
+          const heading = labelFor(section, membership?.organization.template);
+          return (
+            <div key={section.key}>
+              {heading ? (
+                <Text size="xs" fw={700} c="dimmed" tt="uppercase" px="sm" pt="md" pb={4}>
+                  {heading}
+                </Text>
+              ) : null}
+              {entries.map((entry) => (
+                <NavLink
+                  key={entry.to}
+                  component={Link}
+                  to={entry.to}
+                  label={labelFor(entry, membership?.organization.template)}
+                  active={entry.to === '/' ? path === '/' : path.startsWith(entry.to)}
+                  onClick={close}
+                />
+              ))}
+            </div>
+          );
+        })}
       </AppShell.Navbar>
       <AppShell.Main>
         <FormError error={switchTo.error} title="The organization was not switched" />
