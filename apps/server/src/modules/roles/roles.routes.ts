@@ -90,7 +90,10 @@ export function roleRoutes(
         params: OrgParams,
         response: { 200: z.object({ data: z.array(Role) }) },
       },
-      config: { access: { permission: 'roles:read' } },
+      // Held at some account is enough: an account admin ("users can only add users to accounts
+      // where they are Admin", template accounts) must know the roles to grant them there. The
+      // roles are the organization's vocabulary, the same at every scope: nothing to filter.
+      config: { access: { permission: 'roles:read', reach: true } },
     },
     async (req) => roles.list(req.params.orgId),
   );
