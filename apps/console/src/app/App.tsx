@@ -1,7 +1,7 @@
 import { type CSSVariablesResolver, createTheme, MantineProvider } from '@mantine/core';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { RouterProvider } from '@tanstack/react-router';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { StepUpProvider } from '../components/StepUp';
 import { createConsoleRouter } from './router';
 
@@ -43,6 +43,16 @@ export function App() {
       }),
   );
   const [router] = useState(() => createConsoleRouter(queryClient));
+  // A permission taken away from the signed-in user meanwhile hides what they can no longer do
+  // on the next navigation: the current membership (menus and buttons read its permissions) is
+  // asked again after every route change (issue 12 #10).
+  useEffect(
+    () =>
+      router.subscribe('onResolved', () => {
+        void queryClient.invalidateQueries({ queryKey: ['my-membership'] });
+      }),
+    [router, queryClient],
+  );
   return (
     <MantineProvider theme={theme} defaultColorScheme="light" cssVariablesResolver={contrast}>
       <QueryClientProvider client={queryClient}>
