@@ -651,8 +651,7 @@ export function createGatehouseClient(options: GatehouseClientOptions) {
       verify: (orgId: string) =>
         get<T.AuditVerifyResult>(path`/v1/organizations/${orgId}/audit-logs/verify`),
       /** The chain's newest event, and the same signed (a checkpoint to keep elsewhere). */
-      head: (orgId: string) =>
-        get<T.AuditHead>(path`/v1/organizations/${orgId}/audit-logs/head`),
+      head: (orgId: string) => get<T.AuditHead>(path`/v1/organizations/${orgId}/audit-logs/head`),
       /** Every matching event, oldest first (the NDJSON export, parsed). */
       async export(
         orgId: string,
