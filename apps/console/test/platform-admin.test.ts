@@ -44,7 +44,7 @@ const rowOf = (page: Page, table: string, text: string) =>
   page.getByRole('table', { name: table }).getByRole('row').filter({ hasText: text });
 
 describe('a platform admin and a new customer', () => {
-  it('creates a customer with its owner by clicking; the owner sets a password from the mail and signs in', async () => {
+  it('creates a customer with its owner by clicking; the owner sets a password, builds an account and a room, and associates a user with checked permissions', async () => {
     const { page } = await world.newPage({ width: 1440 });
     await signIn(page, admin.email, admin.password);
     await menuLink(page, 'Customers (platform)').click();
@@ -128,6 +128,40 @@ describe('a platform admin and a new customer', () => {
     expect(resources.body.data).toEqual([
       expect.objectContaining({ name: 'Board room', type: 'room' }),
     ]);
+
+    // Seed 001: the owner associates a user with the room, checking the desired permissions.
+    const associate = uniqueEmail('associate');
+    await menuLink(owner.page, 'User Management').click();
+    await owner.page.getByRole('button', { name: 'Associate user' }).first().click();
+    const association = owner.page.getByRole('dialog', { name: 'Associate user' });
+    await association.getByRole('textbox', { name: 'Email addresses' }).fill(associate);
+    await association.getByRole('checkbox', { name: /Board room/ }).check();
+    await association.getByRole('checkbox', { name: 'meeting.rooms:read' }).check();
+    await association.getByRole('checkbox', { name: 'meeting.rooms:update' }).check();
+    await association.getByRole('button', { name: 'Associate user' }).click();
+    const room = resources.body.data[0].id as string;
+    await expect
+      .poll(
+        async () => {
+          const found = await world.ctx.request(
+            'GET',
+            `/v1/organizations/${orgId}/members?search=${encodeURIComponent(associate)}`,
+            { token: ownerApi.accessToken },
+          );
+          const userId = found.body.data?.[0]?.user_id;
+          if (!userId) return null;
+          const grants = await world.ctx.request(
+            'GET',
+            `/v1/organizations/${orgId}/members/${userId}/grants`,
+            { token: ownerApi.accessToken },
+          );
+          return grants.body.data?.find((g: { scope: string }) => g.scope === room) ?? null;
+        },
+        { timeout: 15_000 },
+      )
+      .toMatchObject({ permissions: ['meeting.rooms:read', 'meeting.rooms:update'], scope: room });
+    expect(await seriousA11yViolations(owner.page)).toEqual([]);
+    await owner.page.keyboard.press('Escape');
 
     // Suspend: every member of the customer is refused; reactivate: they are back.
     await page.getByRole('button', { name: `Suspend ${name}` }).click();
