@@ -1,7 +1,7 @@
 import { SetupBody } from '@gatehouse/contracts';
 import { isGatehouseError } from '@gatehouse/sdk/browser';
 import { zodResolver } from '@hookform/resolvers/zod';
-import { Alert, Button, Group, PasswordInput, Stack, TextInput } from '@mantine/core';
+import { Alert, Button, Stack } from '@mantine/core';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useNavigate, useSearch } from '@tanstack/react-router';
 import { useForm } from 'react-hook-form';
@@ -9,9 +9,8 @@ import { z } from 'zod';
 import { AuthCard } from '../../components/AuthCard';
 import { FormError } from '../../components/FormError';
 import { AnchorLink } from '../../components/links';
-import { PasswordChecklist } from '../../components/PasswordChecklist';
 import { api } from '../../lib/api';
-import { fieldErrorsOf } from '../../lib/problems';
+import { NewAccountFields } from '../auth/NewAccountFields';
 
 const SetupForm = SetupBody.omit({ token: true })
   .extend({ confirm: z.string() })
@@ -48,10 +47,6 @@ export function SetupPage() {
     },
   });
   const done = isGatehouseError(setup.error, 'setup_done');
-  const serverFailed = (setup.error as { problem?: { failed_rules?: string[] } } | null)?.problem
-    ?.failed_rules;
-  const serverFields = fieldErrorsOf(setup.error);
-  const errors = form.formState.errors;
 
   if (!search.token)
     return (
@@ -79,54 +74,7 @@ export function SetupPage() {
     >
       <form method="post" noValidate onSubmit={form.handleSubmit((values) => setup.mutate(values))}>
         <Stack gap="sm">
-          <Group grow align="flex-start" wrap="wrap">
-            <TextInput
-              label="First name"
-              autoComplete="given-name"
-              required
-              miw={140}
-              {...form.register('first_name')}
-              error={errors.first_name?.message ?? serverFields.first_name}
-            />
-            <TextInput
-              label="Last name"
-              autoComplete="family-name"
-              required
-              miw={140}
-              {...form.register('last_name')}
-              error={errors.last_name?.message ?? serverFields.last_name}
-            />
-          </Group>
-          <TextInput
-            label="Email"
-            type="email"
-            autoComplete="email"
-            required
-            {...form.register('email')}
-            error={errors.email?.message ?? serverFields.email}
-          />
-          <PasswordInput
-            label="Password"
-            autoComplete="new-password"
-            required
-            aria-describedby="setup-password-rules"
-            {...form.register('password')}
-            error={errors.password ? 'The password does not meet every rule below' : undefined}
-          />
-          <div id="setup-password-rules">
-            <PasswordChecklist
-              password={form.watch('password')}
-              email={form.watch('email')}
-              serverFailed={serverFailed}
-            />
-          </div>
-          <PasswordInput
-            label="Confirm password"
-            autoComplete="new-password"
-            required
-            {...form.register('confirm')}
-            error={errors.confirm?.message}
-          />
+          <NewAccountFields form={form} error={setup.error} rulesId="setup-password-rules" />
           <FormError error={setup.error} title="The administrator was not created" />
           <Button type="submit" loading={setup.isPending}>
             Create administrator
