@@ -15,6 +15,7 @@ import { useDebouncedValue } from '@mantine/hooks';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { FormError } from '../../components/FormError';
+import { SessionsTable } from '../../components/SessionsTable';
 import { useStepUp } from '../../components/StepUp';
 import { api } from '../../lib/api';
 import { formatDateTime } from '../../lib/dates';
@@ -262,50 +263,17 @@ function SessionsDialog(props: { user: AdminUser; onClose: () => void }) {
       centered
     >
       <Stack gap="sm">
-        <Table.ScrollContainer minWidth={560} type="native" tabIndex={0}>
-          <Table verticalSpacing="xs" aria-label={`Sessions of ${props.user.email}`}>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>Device</Table.Th>
-                <Table.Th>Address</Table.Th>
-                <Table.Th>Last seen</Table.Th>
-                <Table.Th>Signed in</Table.Th>
-                <Table.Th>
-                  <span className="visually-hidden">Action</span>
-                </Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {rows.map((s) => (
-                <Table.Tr key={s.id}>
-                  <Table.Td>
-                    <Group gap="xs">
-                      {s.device}
-                      {s.current ? <Badge size="sm">Your session</Badge> : null}
-                    </Group>
-                  </Table.Td>
-                  <Table.Td>{s.ip ?? '—'}</Table.Td>
-                  <Table.Td>{formatDateTime(s.last_seen_at)}</Table.Td>
-                  <Table.Td>{formatDateTime(s.created_at)}</Table.Td>
-                  <Table.Td>
-                    {s.current ? null : (
-                      <Button
-                        variant="default"
-                        size="xs"
-                        onClick={() => revoke.mutate(s.id)}
-                        loading={revoke.isPending && revoke.variables === s.id}
-                        aria-label={`Sign out the session ${s.device}, signed in ${formatDateTime(s.created_at)}`}
-                        data-session-id={s.id}
-                      >
-                        Sign out
-                      </Button>
-                    )}
-                  </Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
+        <SessionsTable
+          sessions={rows}
+          label={`Sessions of ${props.user.email}`}
+          currentLabel="Your session"
+          onRevoke={(id) => revoke.mutate(id)}
+          revokingId={revoke.isPending ? revoke.variables : undefined}
+          revokeLabel={(s) =>
+            `Sign out the session ${s.device}, signed in ${formatDateTime(s.created_at)}`
+          }
+          buttonVariant="default"
+        />
         {sessions.isSuccess && rows.length === 0 ? (
           <Text role="status">{props.user.email} is signed in nowhere.</Text>
         ) : null}

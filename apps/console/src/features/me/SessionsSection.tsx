@@ -1,6 +1,7 @@
-import { Badge, Button, Card, Group, Stack, Table, Text, Title } from '@mantine/core';
+import { Button, Card, Group, Stack, Text, Title } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { FormError } from '../../components/FormError';
+import { SessionsTable } from '../../components/SessionsTable';
 import { api } from '../../lib/api';
 import { formatDateTime } from '../../lib/dates';
 
@@ -38,50 +39,14 @@ export function SessionsSection() {
             Sign out everywhere else
           </Button>
         </Group>
-        <Table.ScrollContainer minWidth={560}>
-          <Table verticalSpacing="xs" aria-label="Sessions">
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>Device</Table.Th>
-                <Table.Th>Address</Table.Th>
-                <Table.Th>Last seen</Table.Th>
-                <Table.Th>Signed in</Table.Th>
-                <Table.Th>
-                  <span className="visually-hidden">Action</span>
-                </Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {rows.map((s) => (
-                <Table.Tr key={s.id}>
-                  <Table.Td>
-                    <Group gap="xs">
-                      {s.device}
-                      {s.current ? <Badge size="sm">This session</Badge> : null}
-                    </Group>
-                  </Table.Td>
-                  <Table.Td>{s.ip ?? '—'}</Table.Td>
-                  <Table.Td>{formatDateTime(s.last_seen_at)}</Table.Td>
-                  <Table.Td>{formatDateTime(s.created_at)}</Table.Td>
-                  <Table.Td>
-                    {s.current ? null : (
-                      <Button
-                        variant="subtle"
-                        color="red"
-                        size="xs"
-                        onClick={() => revoke.mutate(s.id)}
-                        loading={revoke.isPending && revoke.variables === s.id}
-                        aria-label={`Sign out ${s.device}, last seen ${formatDateTime(s.last_seen_at)}`}
-                      >
-                        Sign out
-                      </Button>
-                    )}
-                  </Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
+        <SessionsTable
+          sessions={rows}
+          label="Sessions"
+          currentLabel="This session"
+          onRevoke={(id) => revoke.mutate(id)}
+          revokingId={revoke.isPending ? revoke.variables : undefined}
+          revokeLabel={(s) => `Sign out ${s.device}, last seen ${formatDateTime(s.last_seen_at)}`}
+        />
         {revokeOthers.isSuccess ? (
           <Text size="sm" c="teal.8" role="status">
             Signed out {revokeOthers.data.revoked} other session
