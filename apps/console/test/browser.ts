@@ -109,7 +109,7 @@ export const field = (page: Page, label: string) =>
   page.getByRole('textbox', { name: label, exact: true });
 
 /** The newest mail to an address, once it has arrived. */
-export async function mailTo(smtp: TestSmtpServer, to: string, match?: RegExp, timeoutMs = 15_000) {
+export async function mailTo(smtp: TestSmtpServer, to: string, match?: RegExp, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const found = [...smtp.messages]
@@ -118,7 +118,10 @@ export async function mailTo(smtp: TestSmtpServer, to: string, match?: RegExp, t
     if (found) return found;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`no mail to ${to}${match ? ` matching ${match}` : ''} within ${timeoutMs} ms`);
+  const seen = smtp.messages.filter((m) => m.to.includes(to)).map((m) => m.subject);
+  throw new Error(
+    `no mail to ${to}${match ? ` matching ${match}` : ''} within ${timeoutMs} ms (received for it: ${JSON.stringify(seen)})`,
+  );
 }
 
 export const codeIn = (text: string) => {

@@ -145,6 +145,8 @@ describe('forgot password', () => {
     await field(page, 'Email').fill(user.email);
     await screenshot(page, 'forgot-password');
     await page.getByRole('button', { name: 'Send code' }).click();
+    // The code screen first: the server took the request (an error would show on this one).
+    await expect.poll(() => page.getByRole('heading', { name: 'Enter the code' }).count()).toBe(1);
     const mail = await mailTo(world.smtp, user.email, /reset|password/i);
     await page.getByLabel('Reset code, digit 1 of 6').fill(codeIn(mail.subject + mail.text));
     await field(page, 'New password').fill('Another-Str0ng-pass!');
