@@ -97,7 +97,10 @@ export async function checkCode(
     .where('purpose', '=', purpose)
     .where('consumed_at', 'is', null)
     .where('expires_at', '>', now)
+    // Newest first, ids breaking ties (codes issued in the same millisecond): beyond the limit it
+    // is the oldest codes that no longer count, never the one just mailed.
     .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
     .limit(MAX_LIVE_CODES)
     .execute();
   if (rows.length === 0) return { ok: false, reason: 'code_expired' };
