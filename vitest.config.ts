@@ -13,6 +13,9 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // expect.poll waits for what a browser shows; its 1 s default is shorter than a loaded CI
+    // machine takes to answer a page (a waited-for state still fails when it never comes).
+    expect: { poll: { timeout: 15_000 } },
     projects: engines.map((engine) => ({
       extends: true,
       test: {
