@@ -15,7 +15,7 @@ import {
   Title,
 } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState } from 'react';
+import { type ReactNode, useState } from 'react';
 import { CodeInput } from '../../components/CodeInput';
 import { FormError } from '../../components/FormError';
 import { useStepUp } from '../../components/StepUp';
@@ -203,43 +203,20 @@ function TotpSetup({ onDone }: { onDone: (codes: string[] | null) => void }) {
       </Stack>
     );
   return (
-    <Card withBorder padding="md" bg="gray.0">
-      <form
-        method="post"
-        onSubmit={(e) => {
-          e.preventDefault();
-          confirm.mutate(code);
-        }}
-      >
-        <Stack gap="sm">
-          <Text fw={500}>Scan this code with your authenticator app</Text>
-          <Image
-            src={start.data.qr_code}
-            alt="QR code for your authenticator app"
-            w={180}
-            h={180}
-          />
-          <Text size="sm">
-            Or type this key by hand: <Code data-testid="totp-secret">{start.data.secret}</Code>
-          </Text>
-          <CodeInput
-            label="Code from the app"
-            value={code}
-            onChange={setCode}
-            onComplete={(v) => confirm.mutate(v)}
-          />
-          <FormError error={confirm.error} title="The app is not set up yet" />
-          <Group gap="xs">
-            <Button type="submit" loading={confirm.isPending} disabled={code.length !== 6}>
-              Turn on
-            </Button>
-            <Button variant="default" onClick={() => start.reset()}>
-              Cancel
-            </Button>
-          </Group>
-        </Stack>
-      </form>
-    </Card>
+    <ConfirmFactorCard
+      codeLabel="Code from the app"
+      errorTitle="The app is not set up yet"
+      code={code}
+      setCode={setCode}
+      confirm={confirm}
+      onCancel={() => start.reset()}
+    >
+      <Text fw={500}>Scan this code with your authenticator app</Text>
+      <Image src={start.data.qr_code} alt="QR code for your authenticator app" w={180} h={180} />
+      <Text size="sm">
+        Or type this key by hand: <Code data-testid="totp-secret">{start.data.secret}</Code>
+      </Text>
+    </ConfirmFactorCard>
   );
 }
 
@@ -287,28 +264,56 @@ function SmsSetup({ onDone }: { onDone: (codes: string[] | null) => void }) {
       </form>
     );
   return (
+    <ConfirmFactorCard
+      codeLabel="Code from the text message"
+      errorTitle="Text messages are not set up yet"
+      code={code}
+      setCode={setCode}
+      confirm={confirm}
+      onCancel={() => start.reset()}
+    >
+      <Text size="sm">We texted a code to {start.data.phone}.</Text>
+    </ConfirmFactorCard>
+  );
+}
+
+/** The last step of setting up a factor: what to do, the code it gives, Turn on or Cancel. */
+function ConfirmFactorCard(props: {
+  children: ReactNode;
+  codeLabel: string;
+  errorTitle: string;
+  code: string;
+  setCode: (code: string) => void;
+  confirm: { mutate: (code: string) => void; error: unknown; isPending: boolean };
+  onCancel: () => void;
+}) {
+  return (
     <Card withBorder padding="md" bg="gray.0">
       <form
         method="post"
         onSubmit={(e) => {
           e.preventDefault();
-          confirm.mutate(code);
+          props.confirm.mutate(props.code);
         }}
       >
         <Stack gap="sm">
-          <Text size="sm">We texted a code to {start.data.phone}.</Text>
+          {props.children}
           <CodeInput
-            label="Code from the text message"
-            value={code}
-            onChange={setCode}
-            onComplete={(v) => confirm.mutate(v)}
+            label={props.codeLabel}
+            value={props.code}
+            onChange={props.setCode}
+            onComplete={(v) => props.confirm.mutate(v)}
           />
-          <FormError error={confirm.error} title="Text messages are not set up yet" />
+          <FormError error={props.confirm.error} title={props.errorTitle} />
           <Group gap="xs">
-            <Button type="submit" loading={confirm.isPending} disabled={code.length !== 6}>
+            <Button
+              type="submit"
+              loading={props.confirm.isPending}
+              disabled={props.code.length !== 6}
+            >
               Turn on
             </Button>
-            <Button variant="default" onClick={() => start.reset()}>
+            <Button variant="default" onClick={props.onCancel}>
               Cancel
             </Button>
           </Group>
